@@ -1,0 +1,90 @@
+/*
+ * cpu.h - the RV64GC emulator's interface to the rest of type 2.
+ *
+ * One struct rv_cpu per vCPU, run by exactly one host thread (rv_cpu_run). Other threads
+ * touch it only through the atomic fields marked below (interrupt lines, kick, fence
+ * requests). The emulator implements S and U mode only: an `ecall` from S-mode leaves
+ * rv_cpu_run with RV_EXIT_ECALL so the caller can hand a0..a7 to the core's SBI.
+ * Guest memory: RAM is the vm's RAM (vm_gpa_ptr); every other address goes to the core's
+ * MMIO bus (mmio_access); a miss there is an access fault in the guest.
+ *
+ * This interface is meant to outlive the interpreter behind it: a faster execution tier
+ * (a translation cache) can replace rv_cpu_run's inner loop without touching callers.
+ */
+#ifndef DUO_TYPE2_CPU_H
+#define DUO_TYPE2_CPU_H
+
+#include <duo/types.h>
+
+struct vm;
+struct vcpu;
+
+enum rv_priv { RV_PRIV_U = 0, RV_PRIV_S = 1 };
+
+enum rv_exit {
+	RV_EXIT_BUDGET = 0, /* ran the requested number of instructions (or was kicked) */
+	RV_EXIT_ECALL, /* S-mode ecall: pc still at the ecall; caller does SBI, pc += 4 */
+	RV_EXIT_WFI, /* wfi with no interrupt pending: caller sleeps until one (pc past wfi) */
+	RV_EXIT_HALT, /* emulator refuses to go on (e.g. double fault loop): see cpu->halt_reason */
+};
+
+struct rv_tlb_entry;
+
+struct rv_cpu {
+	/* architectural state */
+	u64 x[32];
+	u64 pc;
+	u64 f[32];
+	u32 fcsr;
+	enum rv_priv priv;
+	u64 mstatus; /* sstatus is the S-visible view of this */
+	u64 stvec, sscratch, sepc, scause, stval, satp, senvcfg;
+	u32 scounteren;
+	u64 stimecmp; /* Sstc; also where SBI set_timer lands in type 2 */
+	u64 sie;
+	u64 sip_sw; /* software-writable part of sip (SSIP) */
+	u64 instret;
+
+	/* shared with other threads: interrupt lines set by host hooks (bit = IRQ_S_*) */
+	volatile u64 irq_lines; /* __atomic OR/AND; SEIP from PLIC, SSIP from IPIs */
+	volatile u32 kick; /* nonzero: leave rv_cpu_run at the next instruction boundary */
+	volatile u32 fence_req; /* bit 0: flush TLB, bit 1: flush translated code */
+
+	/* reservation for LR/SC */
+	u64 resv_addr;
+	bool resv_valid;
+
+	struct vm *vm;
+	struct vcpu *vcpu;
+	const char *halt_reason;
+
+	/* emulator-private (TLB, decode caches...) */
+	void *priv_data;
+};
+
+/* rv_cpu_init - zeroed state, S-mode, pc = entry, a0 = hartid, a1 = a1. Allocates the
+ * private caches. Returns 0 or DUO_ENOMEM. */
+int rv_cpu_init(struct rv_cpu *c, struct vm *vm, struct vcpu *vcpu);
+void rv_cpu_destroy(struct rv_cpu *c);
+
+/* rv_cpu_reset - S-mode at pc with a0/a1, satp 0, SIE 0, TLB flushed (boot, hart_start,
+ * non-retentive resume, reboot). */
+void rv_cpu_reset(struct rv_cpu *c, u64 pc, u64 a0, u64 a1);
+
+/*
+ * rv_cpu_run - execute up to `budget` instructions, taking interrupts and exceptions as
+ * the privileged spec says. Returns why it stopped. Safe to call again right away.
+ */
+enum rv_exit rv_cpu_run(struct rv_cpu *c, u64 budget);
+
+/* rv_cpu_irq_pending - true if an enabled interrupt would be taken now or would wake a
+ * wfi (sip & sie != 0, ignoring sstatus.SIE). Uses the current time for STIP. */
+bool rv_cpu_irq_pending(struct rv_cpu *c);
+
+/* rv_cpu_set_irq - thread-safe: raise/lower an S-level interrupt line and kick. */
+void rv_cpu_set_irq(struct rv_cpu *c, unsigned irq, bool level);
+
+/* rv_cpu_request_fence - thread-safe: flush TLB / translated code before the next insn. */
+void rv_cpu_request_fence(struct rv_cpu *c, u32 what);
+
+#endif
