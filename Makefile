@@ -84,7 +84,7 @@ guests:
 	bash guests/linux/build.sh
 
 # test: every suite, each appending to build/tests/results; one summary at the end.
-test: all
+test: all guests
 	@bash tests/run_all.sh
 
 demo: all guests
