@@ -99,6 +99,8 @@ if [ ! -e "$STAGE/bin/sh" ]; then
 	done
 fi
 install -m 755 "$HERE/init" "$STAGE/init"
+# Benchmark workloads (make bench): static riscv64 build of guests/bench/duobench.c.
+${CROSS}gcc -O2 -static -pthread -ffp-contract=off -o "$STAGE/bin/duobench" "$ROOT/guests/bench/duobench.c"
 echo "root:x:0:0:root:/root:/bin/sh" >"$STAGE/etc/passwd"
 [ -d "$EXTRA" ] && cp -a "$EXTRA/." "$STAGE/"
 (cd "$STAGE" && find . | LC_ALL=C sort | cpio -o -H newc --owner=0:0 --quiet | gzip -9n) >"$OUT/initramfs.cpio.gz.tmp"
