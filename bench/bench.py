@@ -1,0 +1,190 @@
+#!/usr/bin/env python3
+"""bench/bench.py - duovisor's benchmarks (`make bench`); never part of `make test`.
+
+Runs the same guest (build/guests/Image + initramfs with /bin/duobench) on duovisor and
+on a peer in ONE invocation and prints ratios (higher is better for duovisor):
+
+  type2  vs  QEMU TCG (qemu-system-riscv64 -M virt + Debian OpenSBI fw_dynamic)
+  type2  vs  native (the same workloads compiled for the host)
+  type1  vs  the guest booted directly by OpenSBI in the same QEMU (H extension on)
+
+Per workload: time ratio peer/duovisor, and the checksum, which must equal the peer's.
+Also: boot-to-init wall time, and type 2's memory overhead per VM (process RSS minus the
+RSS of the guest-RAM mapping). Usage: bench.py [--only type2|type1] [--scale N]
+"""
+import argparse, math, os, pty, re, select, signal, subprocess, sys, tempfile, time, json
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+IMG = os.path.join(ROOT, "build/guests/Image")
+INITRD = os.path.join(ROOT, "build/guests/initramfs.cpio.gz")
+FW = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin"
+DUO = os.path.join(ROOT, "build/duovisor")
+BENCH_RE = re.compile(r"BENCH (\w+) ms=([0-9.]+) sum=([0-9a-f]+)")
+PREFIX_RE = re.compile(r"^\[[^\]]+\] ")
+
+
+class Guest:
+    """A machine running the guest, driven through a pty."""
+
+    def __init__(self, argv, mem_mib=None):
+        self.t0 = time.monotonic()
+        self.master, slave = pty.openpty()
+        self.p = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave,
+                                  cwd=ROOT, start_new_session=True)
+        os.close(slave)
+        self.buf = ""
+        self.log = ""
+        self.mem_mib = mem_mib
+        self.peak_overhead = 0
+
+    def sample_rss(self):
+        """RSS beyond the guest-RAM mapping (the mapping sized exactly mem_mib MiB)."""
+        if not self.mem_mib:
+            return
+        try:
+            total = guest = 0
+            size = None
+            with open(f"/proc/{self.p.pid}/smaps") as f:
+                for line in f:
+                    if re.match(r"^[0-9a-f]+-[0-9a-f]+ ", line):
+                        a, b = line.split()[0].split("-")
+                        size = int(b, 16) - int(a, 16)
+                    elif line.startswith("Rss:"):
+                        kb = int(line.split()[1])
+                        total += kb
+                        if size == self.mem_mib << 20:
+                            guest += kb
+            self.peak_overhead = max(self.peak_overhead, total - guest)
+        except OSError:
+            pass
+
+    def expect(self, pattern, timeout):
+        rx = re.compile(pattern)
+        end = time.monotonic() + timeout
+        while True:
+            m = rx.search(self.buf)
+            if m:
+                self.buf = self.buf[m.end():]
+                return m
+            left = end - time.monotonic()
+            if left <= 0:
+                raise TimeoutError(f"timeout waiting for {pattern!r}; last output:\n" +
+                                   self.log[-2000:])
+            r, _, _ = select.select([self.master], [], [], min(left, 0.5))
+            self.sample_rss()
+            if r:
+                try:
+                    data = os.read(self.master, 65536).decode("utf-8", "replace")
+                except OSError:
+                    data = ""
+                if not data:
+                    raise EOFError("machine exited; last output:\n" + self.log[-2000:])
+                data = "\n".join(PREFIX_RE.sub("", l) for l in data.replace("\r", "").split("\n"))
+                self.buf += data
+                self.log += data
+
+    def send(self, line):
+        os.write(self.master, (line + "\n").encode())
+
+    def close(self):
+        try:
+            self.send("poweroff -f")
+            self.p.wait(timeout=30)
+        except Exception:
+            pass
+        if self.p.poll() is None:
+            os.killpg(self.p.pid, signal.SIGKILL)
+            self.p.wait()
+        os.close(self.master)
+
+
+def run_workloads(argv, cpus, mem, scale, mem_mib=None):
+    g = Guest(argv, mem_mib)
+    res = {"boot_s": None, "work": {}, "overhead_kib": 0}
+    try:
+        g.expect(r"duovisor-guest: init up", 300)
+        res["boot_s"] = time.monotonic() - g.t0
+        g.expect(r"~ # ", 60)
+        g.send(f"duobench {scale}")
+        while True:
+            m = g.expect(r"BENCH (\w+)(?: ms=([0-9.]+) sum=([0-9a-f]+))?", 1800)
+            if m.group(1) == "done":
+                break
+            res["work"][m.group(1)] = (float(m.group(2)), m.group(3))
+    finally:
+        g.close()
+    res["overhead_kib"] = g.peak_overhead
+    return res
+
+
+def qemu_argv(cpus, mem, h=False):
+    cpu = "rv64,sstc=true" + (",h=true" if h else "")
+    return ["qemu-system-riscv64", "-M", "virt", "-cpu", cpu, "-smp", str(cpus), "-m",
+            f"{mem}M", "-nographic", "-bios", FW, "-kernel", IMG, "-initrd", INITRD,
+            "-append", "console=ttyS0 quiet"]
+
+
+def native(scale):
+    exe = os.path.join(ROOT, "build/bench/duobench-native")
+    out = subprocess.run([exe, str(scale)], capture_output=True, text=True, check=True).stdout
+    return {m.group(1): (float(m.group(2)), m.group(3)) for m in BENCH_RE.finditer(out)}
+
+
+def compare(title, duo, peer, peer_name, lines):
+    print(f"\n## {title}  (ratio = {peer_name} time / duovisor time; higher is better)")
+    print(f"{'figure':<12} {'duovisor':>12} {peer_name:>12} {'ratio':>8}  checksum")
+    ratios = []
+    for name, (ms, s) in duo.items():
+        if name not in peer:
+            continue
+        pms, ps = peer[name]
+        r = pms / ms if ms > 0 else float("nan")
+        ratios.append(r)
+        ok = "equal" if s == ps else f"MISMATCH {s} vs {ps}"
+        print(f"{name:<12} {ms:>10.1f}ms {pms:>10.1f}ms {r:>8.3f}  {ok}")
+        lines.append((title, name, ms, pms, r, ok))
+    gm = math.exp(sum(math.log(r) for r in ratios) / len(ratios)) if ratios else float("nan")
+    print(f"{'geomean':<12} {'':>12} {'':>12} {gm:>8.3f}")
+    return gm
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--only", choices=["type2", "type1"])
+    ap.add_argument("--scale", type=int, default=1)
+    ap.add_argument("--cpus", type=int, default=4)
+    ap.add_argument("--mem", type=int, default=512)
+    a = ap.parse_args()
+    lines = []
+    if a.only in (None, "type2"):
+        print(f"# type 2 vs QEMU TCG and native: {a.cpus} vCPUs, {a.mem} MiB, scale {a.scale}")
+        duo = run_workloads([DUO, "run", "--kernel", IMG, "--initrd", INITRD, "--append",
+                             "console=ttyS0 quiet", "--mem", str(a.mem), "--cpus", str(a.cpus)],
+                            a.cpus, a.mem, a.scale, mem_mib=a.mem)
+        qemu = run_workloads(qemu_argv(a.cpus, a.mem), a.cpus, a.mem, a.scale)
+        nat = native(a.scale)
+        gm = compare("type2 vs QEMU TCG", duo["work"], qemu["work"], "qemu", lines)
+        compare("type2 vs native", duo["work"], nat, "native", lines)
+        b = qemu["boot_s"] / duo["boot_s"]
+        print(f"\nboot-to-init   duovisor {duo['boot_s']:.2f}s  qemu {qemu['boot_s']:.2f}s  "
+              f"ratio {b:.3f}")
+        print(f"memory overhead per VM (RSS minus guest RAM): {duo['overhead_kib'] / 1024:.2f} MiB")
+        print(f"type2 geomean vs QEMU: {gm:.3f}")
+    if a.only in (None, "type1"):
+        print(f"\n# type 1 vs the guest directly on OpenSBI (same QEMU, h=true)")
+        with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+            json.dump({"name": "bench", "kernel": IMG, "initrd": INITRD,
+                       "cmdline": "console=ttyS0 quiet", "memory_mib": a.mem,
+                       "vcpus": a.cpus, "cpu_policy": "dedicated"}, f)
+            cfg = f.name
+        try:
+            duo = run_workloads([DUO, "type1", cfg], a.cpus, a.mem, a.scale)
+        finally:
+            os.unlink(cfg)
+        base = run_workloads(qemu_argv(a.cpus, a.mem, h=True), a.cpus, a.mem, a.scale)
+        gm = compare("type1 vs bare OpenSBI", duo["work"], base["work"], "direct", lines)
+        print(f"type1 geomean vs direct: {gm:.3f}")
+
+
+if __name__ == "__main__":
+    main()
