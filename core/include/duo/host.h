@@ -91,4 +91,16 @@ int host_blk_flush(struct vm *vm, unsigned disk);
 /* host_blk_discard - drop (discard) or zero (write_zeroes) a range. */
 int host_blk_discard(struct vm *vm, unsigned disk, u64 off, u64 len, bool zero);
 
+/* ---- network (virtio-net modes "user" and "tap") ------------------------------------------
+ * Added by the virtio area (issue 5). Frames from the host come back through
+ * virtio_net_rx() in duo/virtio.h.
+ *
+ * host_net_tx - send one Ethernet frame (no virtio header, 14..NETSW_MAX_FRAME bytes) from
+ * vm's cfg.nets[net] to the host network. Returns 0 or a DUO_E* (the core drops and counts
+ * the frame). Called on the sending vCPU without any device lock held; may call
+ * virtio_net_rx() itself. The core carries a weak default that returns DUO_ENOTSUP, so a
+ * backend without user/tap networking (type 1) need not define it.
+ */
+int host_net_tx(struct vm *vm, unsigned net, const void *frame, size_t len);
+
 #endif

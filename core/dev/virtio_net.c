@@ -1,0 +1,258 @@
+/*
+ * virtio_net.c - the virtio network device (virtio 1.2 section 5.1) on the core's
+ * virtio-mmio transport. Its other end is either a port on a virtual switch
+ * (core/net/switch.c, mode "switch", both backends) or the backend's host network
+ * (modes "user" and "tap": host_net_tx out, virtio_net_rx in).
+ *
+ * Features: MAC and STATUS (link always up). No offloads and no mergeable buffers, so
+ * every frame is at most NETSW_MAX_FRAME bytes behind the 12-byte virtio_net_hdr
+ * (num_buffers = 1) and the guest computes its own checksums. Queue 0 receives, queue 1
+ * transmits.
+ *
+ * Locking: d->lock guards the rings, as everywhere. Transmit copies each frame out of
+ * the guest under d->lock, releases it, then sends, so a frame crossing the switch to
+ * another VM never holds two device locks at once; n->tx_lock keeps the bounce buffer
+ * and the order of frames per device. Order: tx_lock, then switch lock, then the
+ * destination's d->lock. Oversize, undersize and refused frames are dropped and counted.
+ */
+#include <duo/err.h>
+#include <duo/host.h>
+#include <duo/lib.h>
+#include <duo/log.h>
+#include <duo/netsw.h>
+#include <duo/virtio.h>
+#include <duo/vm.h>
+
+#define VIRTIO_NET_F_MAC 5
+#define VIRTIO_NET_F_STATUS 16
+#define VIRTIO_NET_S_LINK_UP 1
+
+#define NET_RX 0
+#define NET_TX 1
+#define NET_HDR_LEN 12 /* struct virtio_net_hdr with num_buffers (VERSION_1) */
+
+struct vnet {
+	struct virtio_dev *dev;
+	enum net_mode mode;
+	struct netsw *sw; /* mode switch */
+	struct netsw_port port;
+	struct duo_lock tx_lock; /* frame[] and the tx counters */
+	u8 frame[NETSW_MAX_FRAME];
+	u64 tx_frames, tx_dropped; /* under tx_lock */
+	u64 rx_frames, rx_dropped; /* under d->lock */
+};
+
+/* The default for backends without user/tap networking (type 1); see duo/host.h. */
+__attribute__((weak)) int host_net_tx(struct vm *vm, unsigned net, const void *frame,
+				      size_t len)
+{
+	return DUO_ENOTSUP;
+}
+
+int virtio_net_rx(struct virtio_dev *d, const void *frame, size_t len)
+{
+	struct vnet *n = d->priv;
+	struct virtq_chain *c = &d->chain;
+	u8 hdr[NET_HDR_LEN] = { 0 };
+	int r;
+
+	duo_lock(&d->lock);
+	if (len < NETSW_ETH_HLEN || len > NETSW_MAX_FRAME) {
+		r = DUO_EINVAL;
+		goto drop;
+	}
+	r = virtq_pop(d, NET_RX, c);
+	if (r <= 0) {
+		r = DUO_EAGAIN; /* not ready, no buffer, or broken just now */
+		goto drop;
+	}
+	if (c->out_len) {
+		virtio_dev_error(d, "receive buffer %u is device-readable", c->head);
+		r = DUO_EAGAIN;
+		goto drop;
+	}
+	if (c->in_len < NET_HDR_LEN + len) {
+		/* Too small for this frame: hand it back empty, the driver counts an error. */
+		virtq_push(d, NET_RX, c->head, 0);
+		virtq_kick(d, NET_RX);
+		r = DUO_EAGAIN;
+		goto drop;
+	}
+	duo_put_le16(hdr + 10, 1); /* num_buffers */
+	virtq_chain_write(c, 0, hdr, sizeof(hdr));
+	virtq_chain_write(c, NET_HDR_LEN, frame, len);
+	virtq_push(d, NET_RX, c->head, (u32)(NET_HDR_LEN + len));
+	virtq_kick(d, NET_RX);
+	n->rx_frames++;
+	duo_unlock(&d->lock);
+	return 0;
+drop:
+	n->rx_dropped++;
+	duo_unlock(&d->lock);
+	return r;
+}
+
+static int port_deliver(struct netsw_port *p, const void *frame, size_t len)
+{
+	struct vnet *n = p->opaque;
+	return virtio_net_rx(n->dev, frame, len);
+}
+
+/* send - one frame out of n->frame; tx_lock held, no device lock. */
+static void net_send(struct vnet *n, size_t len)
+{
+	int r;
+	if (n->mode == NET_SWITCH)
+		r = netsw_send(&n->port, n->frame, len);
+	else
+		r = host_net_tx(n->dev->vm, n->dev->index, n->frame, len);
+	if (r)
+		n->tx_dropped++;
+	else
+		n->tx_frames++;
+}
+
+static void net_notify(struct virtio_dev *d, u32 q)
+{
+	struct vnet *n = d->priv;
+	struct virtq_chain *c = &d->chain;
+	if (q != NET_TX)
+		return; /* receive buffers are taken when a frame arrives */
+	duo_lock(&n->tx_lock);
+	for (;;) {
+		size_t len = 0;
+		duo_lock(&d->lock);
+		int r = virtq_pop(d, NET_TX, c);
+		if (r == 0 && !virtq_idle(d, NET_TX)) {
+			duo_unlock(&d->lock);
+			continue;
+		}
+		if (r <= 0) {
+			duo_unlock(&d->lock);
+			break;
+		}
+		if (c->in_len) {
+			virtio_dev_error(d, "transmit buffer %u is device-writable", c->head);
+			duo_unlock(&d->lock);
+			break;
+		}
+		if (c->out_len < NET_HDR_LEN + NETSW_ETH_HLEN ||
+		    c->out_len > NET_HDR_LEN + NETSW_MAX_FRAME)
+			n->tx_dropped++; /* no offloads: nothing legitimate is this size */
+		else
+			len = virtq_chain_read(c, NET_HDR_LEN, n->frame, c->out_len - NET_HDR_LEN);
+		virtq_push(d, NET_TX, c->head, 0);
+		virtq_kick(d, NET_TX);
+		duo_unlock(&d->lock);
+		if (len)
+			net_send(n, len);
+	}
+	duo_unlock(&n->tx_lock);
+}
+
+static void net_destroy(struct virtio_dev *d)
+{
+	struct vnet *n = d->priv;
+	if (n->sw) {
+		netsw_detach(&n->port);
+		netsw_put(n->sw);
+	}
+	host_free(n);
+}
+
+static const struct virtio_dev_ops net_ops = {
+	.name = "net",
+	.device_id = VIRTIO_ID_NET,
+	.nqueues = 2,
+	.notify = net_notify,
+	.destroy = net_destroy,
+};
+
+/* default_mac - stable per (VM name, index): 52:54 (locally administered, unicast) and
+ * 32 bits of FNV-1a over the name, the last byte mixed with the index. */
+static void default_mac(const struct vm *vm, unsigned net, u8 mac[6])
+{
+	u32 h = 2166136261u;
+	for (const char *s = vm->cfg.name; *s; s++)
+		h = (h ^ (u8)*s) * 16777619u;
+	h = (h ^ net) * 16777619u;
+	mac[0] = 0x52;
+	mac[1] = 0x54;
+	mac[2] = (u8)(h >> 24);
+	mac[3] = (u8)(h >> 16);
+	mac[4] = (u8)(h >> 8);
+	mac[5] = (u8)h;
+}
+
+int virtio_net_attach(struct vm *vm, unsigned net)
+{
+	if (net >= vm->cfg.nnets || net >= CFG_MAX_NETS)
+		return DUO_EINVAL;
+	const struct vm_net_cfg *nc = &vm->cfg.nets[net];
+	struct vnet *n = host_zalloc(sizeof(*n));
+	struct virtio_dev *d;
+	u8 cfg[12] = { 0 }; /* mac, status, max_virtqueue_pairs, mtu */
+	int r;
+
+	if (!n)
+		return DUO_ENOMEM;
+	n->mode = nc->mode;
+	if (nc->mac_set)
+		duo_memcpy(cfg, nc->mac, 6);
+	else
+		default_mac(vm, net, cfg);
+	duo_put_le16(cfg + 6, VIRTIO_NET_S_LINK_UP);
+	duo_put_le16(cfg + 8, 1);
+	duo_put_le16(cfg + 10, 1500);
+
+	if (n->mode == NET_SWITCH) {
+		n->sw = netsw_get(nc->sw);
+		if (!n->sw) {
+			duo_log(vm, LOG_ERR, "nets[%u]: no room for switch \"%s\"", net, nc->sw);
+			host_free(n);
+			return DUO_ENOMEM;
+		}
+	}
+	r = virtio_dev_create(vm, &net_ops, net,
+			      DUO_BIT(VIRTIO_NET_F_MAC) | DUO_BIT(VIRTIO_NET_F_STATUS), cfg,
+			      sizeof(cfg), n, &d);
+	if (r)
+		goto fail;
+	n->dev = d;
+	if (n->sw) {
+		n->port.vm = vm;
+		n->port.deliver = port_deliver;
+		n->port.opaque = n;
+		r = netsw_attach(n->sw, &n->port);
+		if (r) {
+			/* The device is in a slot already; detach_all frees it (destroy puts sw). */
+			netsw_put(n->sw);
+			n->sw = NULL;
+			return r;
+		}
+	}
+	return 0;
+fail:
+	if (n->sw)
+		netsw_put(n->sw);
+	host_free(n);
+	return r;
+}
+
+struct virtio_dev *virtio_net_dev(struct vm *vm, unsigned net)
+{
+	return virtio_find(vm, VIRTIO_ID_NET, net);
+}
+
+void virtio_net_get_stats(struct virtio_dev *d, struct virtio_net_stats *s)
+{
+	struct vnet *n = d->priv;
+	duo_lock(&n->tx_lock);
+	duo_lock(&d->lock);
+	s->tx_frames = n->tx_frames;
+	s->tx_dropped = n->tx_dropped;
+	s->rx_frames = n->rx_frames;
+	s->rx_dropped = n->rx_dropped;
+	duo_unlock(&d->lock);
+	duo_unlock(&n->tx_lock);
+}

@@ -1,0 +1,232 @@
+/*
+ * switch.c - the virtual Ethernet switch (see duo/netsw.h): a static table of named
+ * switches shared by every VM of this hypervisor, MAC learning with a small LRU table,
+ * flooding of broadcast/multicast/unknown destinations, and a per-port token bucket.
+ *
+ * It knows nothing about virtio: a port is a deliver hook, so the unit tests and any
+ * future port type (a host-side tap bridge) plug in the same way. The table lives in
+ * static storage, so both backends (one process in type 2, one image in type 1) share
+ * it between their VMs without any allocation.
+ */
+#include <duo/err.h>
+#include <duo/host.h>
+#include <duo/lib.h>
+#include <duo/log.h>
+#include <duo/netsw.h>
+#include <duo/platform.h>
+
+#define NETSW_NAME_MAX 32
+#define NETSW_MAX_RATE 10000000000ULL /* 80 Gbit/s: keeps elapsed * rate in 64 bits */
+#define REFILL_CAP (PLAT_TIMEBASE_HZ * 16) /* after 16 s idle the bucket is simply full */
+
+struct fdb_entry {
+	u8 mac[6];
+	s8 port; /* slot in ports[], -1 = empty */
+	u64 stamp; /* sw->clock when last seen, for LRU replacement */
+};
+
+struct netsw {
+	char name[NETSW_NAME_MAX];
+	unsigned refs; /* 0 = free table entry (guarded by table_lock) */
+	struct duo_lock lock; /* everything below */
+	struct netsw_port *ports[NETSW_MAX_PORTS];
+	struct fdb_entry fdb[NETSW_FDB_SIZE];
+	u64 clock;
+};
+
+static struct netsw table[NETSW_MAX_SWITCHES];
+static struct duo_lock table_lock = DUO_LOCK_INIT;
+
+struct netsw *netsw_get(const char *name)
+{
+	size_t n = name ? duo_strnlen(name, NETSW_NAME_MAX) : 0;
+	struct netsw *sw = NULL, *free_sw = NULL;
+	if (n == 0 || n >= NETSW_NAME_MAX)
+		return NULL;
+	duo_lock(&table_lock);
+	for (unsigned i = 0; i < NETSW_MAX_SWITCHES; i++) {
+		struct netsw *s = &table[i];
+		if (s->refs && !duo_strcmp(s->name, name)) {
+			sw = s;
+			break;
+		}
+		if (!s->refs && !free_sw)
+			free_sw = s;
+	}
+	if (!sw && free_sw) {
+		sw = free_sw;
+		duo_memset(sw, 0, sizeof(*sw));
+		duo_strlcpy(sw->name, name, sizeof(sw->name));
+		for (unsigned i = 0; i < NETSW_FDB_SIZE; i++)
+			sw->fdb[i].port = -1;
+	}
+	if (sw)
+		sw->refs++;
+	duo_unlock(&table_lock);
+	return sw;
+}
+
+void netsw_put(struct netsw *sw)
+{
+	if (!sw)
+		return;
+	duo_lock(&table_lock);
+	if (sw->refs)
+		sw->refs--;
+	duo_unlock(&table_lock);
+}
+
+const char *netsw_name(const struct netsw *sw)
+{
+	return sw->name;
+}
+
+static void set_rate_locked(struct netsw_port *p, u64 rate, u64 burst)
+{
+	p->rate = DUO_MIN(rate, NETSW_MAX_RATE);
+	/* A bucket smaller than one full frame would block the largest frames forever. */
+	p->burst = DUO_MAX(burst, (u64)NETSW_MAX_FRAME + NETSW_FRAME_COST);
+	p->tokens = p->burst;
+	p->last_refill = host_time_now(p->vm);
+}
+
+int netsw_attach(struct netsw *sw, struct netsw_port *p)
+{
+	int r = DUO_ENOMEM;
+	duo_lock(&sw->lock);
+	for (int i = 0; i < NETSW_MAX_PORTS; i++) {
+		if (sw->ports[i])
+			continue;
+		sw->ports[i] = p;
+		p->sw = sw;
+		p->slot = i;
+		set_rate_locked(p, NETSW_DEFAULT_RATE, NETSW_DEFAULT_BURST);
+		r = 0;
+		break;
+	}
+	duo_unlock(&sw->lock);
+	if (r)
+		duo_log(p->vm, LOG_ERR, "switch %s: all %d ports in use", sw->name,
+			NETSW_MAX_PORTS);
+	return r;
+}
+
+void netsw_detach(struct netsw_port *p)
+{
+	struct netsw *sw = p->sw;
+	if (!sw)
+		return;
+	duo_lock(&sw->lock);
+	sw->ports[p->slot] = NULL;
+	for (unsigned i = 0; i < NETSW_FDB_SIZE; i++)
+		if (sw->fdb[i].port == p->slot)
+			sw->fdb[i].port = -1;
+	duo_unlock(&sw->lock);
+	p->sw = NULL;
+}
+
+void netsw_port_set_rate(struct netsw_port *p, u64 bytes_per_s, u64 burst)
+{
+	struct netsw *sw = p->sw;
+	if (!sw) {
+		set_rate_locked(p, bytes_per_s, burst);
+		return;
+	}
+	duo_lock(&sw->lock);
+	set_rate_locked(p, bytes_per_s, burst);
+	duo_unlock(&sw->lock);
+}
+
+/* take_tokens - refill by elapsed time, then pay for the frame or refuse it. */
+static bool take_tokens(struct netsw_port *p, size_t len)
+{
+	if (!p->rate)
+		return true;
+	u64 now = host_time_now(p->vm);
+	u64 el = now > p->last_refill ? now - p->last_refill : 0;
+	if (el >= REFILL_CAP) {
+		p->tokens = p->burst;
+		p->last_refill = now;
+	} else if (el) {
+		u64 add = el * p->rate / PLAT_TIMEBASE_HZ;
+		if (add) { /* else keep last_refill so short gaps still add up */
+			p->tokens = DUO_MIN(p->burst, p->tokens + add);
+			p->last_refill = now;
+		}
+	}
+	u64 cost = len + NETSW_FRAME_COST;
+	if (p->tokens < cost)
+		return false;
+	p->tokens -= cost;
+	return true;
+}
+
+static void learn(struct netsw *sw, const u8 *mac, int slot)
+{
+	struct fdb_entry *victim = &sw->fdb[0];
+	sw->clock++;
+	for (unsigned i = 0; i < NETSW_FDB_SIZE; i++) {
+		struct fdb_entry *e = &sw->fdb[i];
+		if (e->port >= 0 && !duo_memcmp(e->mac, mac, 6)) {
+			e->port = (s8)slot; /* a MAC that moved follows its newest port */
+			e->stamp = sw->clock;
+			return;
+		}
+		if (victim->port >= 0 && (e->port < 0 || e->stamp < victim->stamp))
+			victim = e;
+	}
+	duo_memcpy(victim->mac, mac, 6);
+	victim->port = (s8)slot;
+	victim->stamp = sw->clock;
+}
+
+static int lookup(struct netsw *sw, const u8 *mac)
+{
+	for (unsigned i = 0; i < NETSW_FDB_SIZE; i++)
+		if (sw->fdb[i].port >= 0 && !duo_memcmp(sw->fdb[i].mac, mac, 6))
+			return sw->fdb[i].port;
+	return -1;
+}
+
+static void deliver(struct netsw_port *q, const void *frame, size_t len)
+{
+	if (q->deliver(q, frame, len))
+		q->rx_dropped++;
+	else
+		q->rx_frames++;
+}
+
+int netsw_send(struct netsw_port *p, const void *frame, size_t len)
+{
+	struct netsw *sw = p->sw;
+	const u8 *f = frame;
+	if (!sw)
+		return DUO_ENOENT;
+	duo_lock(&sw->lock);
+	if (len < NETSW_ETH_HLEN || len > NETSW_MAX_FRAME) {
+		p->tx_dropped++;
+		duo_unlock(&sw->lock);
+		return DUO_EINVAL;
+	}
+	if (!take_tokens(p, len)) {
+		p->tx_dropped++;
+		duo_unlock(&sw->lock);
+		return DUO_EAGAIN;
+	}
+	p->tx_frames++;
+	const u8 *dst = f, *src = f + 6;
+	if (!(src[0] & 1))
+		learn(sw, src, p->slot);
+	int out = (dst[0] & 1) ? -1 : lookup(sw, dst);
+	if (out >= 0) {
+		/* Known unicast: one port; a frame back to its own port is dropped. */
+		if (out != p->slot && sw->ports[out])
+			deliver(sw->ports[out], frame, len);
+	} else {
+		for (int i = 0; i < NETSW_MAX_PORTS; i++)
+			if (i != p->slot && sw->ports[i])
+				deliver(sw->ports[i], frame, len);
+	}
+	duo_unlock(&sw->lock);
+	return 0;
+}
