@@ -155,6 +155,7 @@ struct vm *fake_vm(u32 mib, u32 nvcpus)
 	vm_config_defaults(&cfg);
 	cfg.memory_mib = mib;
 	cfg.vcpus = nvcpus;
+	duo_strlcpy(cfg.kernel, "fake-kernel", sizeof(cfg.kernel));
 	struct vm *vm = calloc(1, sizeof(*vm));
 	u8 *ram = calloc(1, (size_t)mib << 20);
 	if (!vm || !ram || vm_init(vm, &cfg, 0, ram)) {
