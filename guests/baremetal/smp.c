@@ -47,16 +47,14 @@ static void secondary(unsigned long a0, unsigned long a1)
 	csr_clear(sie, SIP_SSIP);
 }
 
-/* wait_until - spin (with wfi when interrupts are on) until *v >= want or the time is up. */
-static bool wait_until(volatile unsigned long *v, unsigned long want, uint64_t us, bool wfi)
+/* wait_until - spin until *v >= want or the time is up (interrupts are taken while
+ * spinning when enabled; no wfi, which nothing would wake if the event never came). */
+static bool wait_until(volatile unsigned long *v, unsigned long want, uint64_t us)
 {
 	uint64_t end = rt_time() + rt_us_to_ticks(us);
-	while (__atomic_load_n(v, __ATOMIC_ACQUIRE) < want) {
+	while (__atomic_load_n(v, __ATOMIC_ACQUIRE) < want)
 		if (rt_time() >= end)
 			return false;
-		if (wfi)
-			rt_wfi();
-	}
 	return true;
 }
 
@@ -90,7 +88,7 @@ static bool start_other(const char *name, unsigned long starts_before)
 	if (!rt_check(r.error == 0, name, "hart_start(%lu): error %ld (%s)", other, r.error,
 		      rt_sbi_err_name(r.error)))
 		return false;
-	if (!wait_until(&sec_starts, starts_before + 1, WAIT_US, false)) {
+	if (!wait_until(&sec_starts, starts_before + 1, WAIT_US)) {
 		rt_fail("hart_runs", "hart %lu did not run within 1 s", other);
 		return false;
 	}
@@ -107,14 +105,14 @@ static void check_ipis(void)
 
 	for (i = 0; i < 10 && ok; i++) {
 		r = rt_sbi_send_ipi(1, other);
-		ok = r.error == 0 && wait_until(&boot_pongs, pongs + i + 1, WAIT_US, true);
+		ok = r.error == 0 && wait_until(&boot_pongs, pongs + i + 1, WAIT_US);
 	}
 	rt_check(ok, "ipi_roundtrip", "round trip %lu: send error %ld, %lu pongs, %lu pings", i,
 		 r.error, boot_pongs - pongs, sec_pings);
 	rt_check(!(csr_read(sip) & SIP_SSIP), "ipi_ssip_cleared", "sip 0x%lx", csr_read(sip));
 	pongs = sec_pings;
 	r = rt_sbi_send_ipi(0, -1UL); /* hart_mask_base = -1: every hart, us included */
-	rt_check(r.error == 0 && wait_until(&sec_pings, pongs + 1, WAIT_US, true),
+	rt_check(r.error == 0 && wait_until(&sec_pings, pongs + 1, WAIT_US),
 		 "ipi_broadcast", "error %ld, other hart pinged %lu times", r.error,
 		 sec_pings - pongs);
 }
