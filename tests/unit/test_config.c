@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <glob.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
@@ -50,21 +51,22 @@ static int err_has(const char *json, const char *part)
 TEST(config_single_vm_every_key)
 {
 	const char *j =
-	    "{\n"
-	    "  \"name\": \"web-1\",\n"
-	    "  \"kernel\": \"images/Image\",\n"
-	    "  \"initrd\": \"/abs/initrd.cpio.gz\",\n"
-	    "  \"cmdline\": \"console=ttyS0 quiet\",\n"
-	    "  \"memory_mib\": 512, \"vcpus\": 2,\n"
-	    "  \"cpu_policy\": \"dedicated\", \"cpu_weight\": 1000, \"cpu_cap_pct\": 150,\n"
-	    "  \"disks\": [ {\"path\": \"disk.img\"}, {\"path\": \"ro.img\", \"readonly\": true} "
-	    "],\n"
-	    "  \"nets\": [ {\"mode\": \"user\", \"mac\": \"52:54:00:AB:cd:0f\",\n"
-	    "              \"hostfwd\": [\"tcp::8080-:80\", "
-	    "\"udp:127.0.0.1:5353-10.0.2.15:53\"]},\n"
-	    "            {\"mode\": \"switch\", \"switch\": \"lan0\"},\n"
-	    "            {\"mode\": \"tap\", \"tap\": \"tap7\"} ]\n"
-	    "}\n";
+		"{\n"
+		"  \"name\": \"web-1\",\n"
+		"  \"kernel\": \"images/Image\",\n"
+		"  \"initrd\": \"/abs/initrd.cpio.gz\",\n"
+		"  \"cmdline\": \"console=ttyS0 quiet\",\n"
+		"  \"memory_mib\": 512, \"vcpus\": 2,\n"
+		"  \"cpu_policy\": \"dedicated\", \"cpu_weight\": 1000, \"cpu_cap_pct\": 150,\n"
+		"  \"disks\": [ {\"path\": \"disk.img\"}, {\"path\": \"ro.img\", \"readonly\": "
+		"true} "
+		"],\n"
+		"  \"nets\": [ {\"mode\": \"user\", \"mac\": \"52:54:00:AB:cd:0f\",\n"
+		"              \"hostfwd\": [\"tcp::8080-:80\", "
+		"\"udp:127.0.0.1:5353-10.0.2.15:53\"]},\n"
+		"            {\"mode\": \"switch\", \"switch\": \"lan0\"},\n"
+		"            {\"mode\": \"tap\", \"tap\": \"tap7\"} ]\n"
+		"}\n";
 	struct vm_config *c = &vms[0];
 
 	CHECK_EQ(parse(j), 1);
@@ -115,11 +117,11 @@ TEST(config_multi_vm_file)
 {
 	char dir[] = "/tmp/duo_cfg_XXXXXX", path[256], sub[192], rel[512];
 	const char *j =
-	    "{ \"vms\": [\n"
-	    "  {\"name\": \"a\", \"kernel\": \"Image\", \"initrd\": \"../i.cpio\"},\n"
-	    "  {\"kernel\": \"/k\", \"memory_mib\": 64},\n"
-	    "  {\"name\": \"c\", \"kernel\": \"k\", \"disks\": [{\"path\": \"d.img\"}]}\n"
-	    "] }\n";
+		"{ \"vms\": [\n"
+		"  {\"name\": \"a\", \"kernel\": \"Image\", \"initrd\": \"../i.cpio\"},\n"
+		"  {\"kernel\": \"/k\", \"memory_mib\": 64},\n"
+		"  {\"name\": \"c\", \"kernel\": \"k\", \"disks\": [{\"path\": \"d.img\"}]}\n"
+		"] }\n";
 	FILE *f;
 
 	CHECK(mkdtemp(dir) != NULL);
@@ -276,9 +278,9 @@ TEST(config_strings_too_long)
 TEST(config_mac_addresses)
 {
 	CHECK_EQ(parse("{\"kernel\": \"I\", \"nets\": [{\"mac\": \"02:00:00:00:00:01\"}]}"), 1);
-	const char *bad[] = {"52:54:00:12:34",	  "52:54:00:12:34:56:78", "52-54-00-12-34-56",
-			     "52:54:00:12:34:5g", "5:254:00:12:34:56",	  "",
-			     "52:54:00:12:34:56 "};
+	const char *bad[] = { "52:54:00:12:34",	   "52:54:00:12:34:56:78", "52-54-00-12-34-56",
+			      "52:54:00:12:34:5g", "5:254:00:12:34:56",	   "",
+			      "52:54:00:12:34:56 " };
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char j[256];
 		snprintf(j, sizeof(j), "{\"kernel\": \"I\", \"nets\": [{\"mac\": \"%s\"}]}",
@@ -296,23 +298,23 @@ TEST(config_mac_addresses)
 
 TEST(config_hostfwd_rules)
 {
-	const char *good[] = {"tcp::8080-:80", "udp::53-:53", "::2222-:22",
-			      "tcp:127.0.0.1:8080-10.0.2.15:80", "tcp:0.0.0.0:65535-:1"};
-	const char *bad[] = {"tcp:8080-:80",
-			     "tcp::8080:80",
-			     "tcp::8080-80",
-			     "sctp::1-:1",
-			     "tcp::0-:80",
-			     "tcp::65536-:80",
-			     "tcp::80-:",
-			     "tcp::-:80",
-			     "tcp:1.2.3:80-:80",
-			     "tcp:1.2.3.256:80-:80",
-			     "tcp:a.b.c.d:80-:80",
-			     "tcp::8080-:80x",
-			     "tcp::+80-:80",
-			     "tcp:1.2.3.4.5:1-:1",
-			     ""};
+	const char *good[] = { "tcp::8080-:80", "udp::53-:53", "::2222-:22",
+			       "tcp:127.0.0.1:8080-10.0.2.15:80", "tcp:0.0.0.0:65535-:1" };
+	const char *bad[] = { "tcp:8080-:80",
+			      "tcp::8080:80",
+			      "tcp::8080-80",
+			      "sctp::1-:1",
+			      "tcp::0-:80",
+			      "tcp::65536-:80",
+			      "tcp::80-:",
+			      "tcp::-:80",
+			      "tcp:1.2.3:80-:80",
+			      "tcp:1.2.3.256:80-:80",
+			      "tcp:a.b.c.d:80-:80",
+			      "tcp::8080-:80x",
+			      "tcp::+80-:80",
+			      "tcp:1.2.3.4.5:1-:1",
+			      "" };
 	char j[256];
 
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -344,8 +346,8 @@ TEST(config_hostfwd_rules)
 TEST(config_net_modes)
 {
 	CHECK(err_is(
-	    "{\"kernel\": \"I\", \"nets\": [{\"mode\": \"bridge\"}]}",
-	    "x.json: nets[0].mode: must be \"switch\", \"user\" or \"tap\" (got \"bridge\")"));
+		"{\"kernel\": \"I\", \"nets\": [{\"mode\": \"bridge\"}]}",
+		"x.json: nets[0].mode: must be \"switch\", \"user\" or \"tap\" (got \"bridge\")"));
 	CHECK(err_is("{\"kernel\": \"I\", \"nets\": [{\"mode\": \"switch\"}]}",
 		     "x.json: nets[0].switch: missing (mode \"switch\" needs the switch's name)"));
 	CHECK(err_is("{\"kernel\": \"I\", \"nets\": [{}, {\"mode\": \"tap\"}]}",
@@ -363,8 +365,8 @@ TEST(config_net_modes)
 TEST(config_vm_lists)
 {
 	CHECK(err_is("{\"vms\": []}", "x.json: vms: must hold 1..8 VMs (got 0)"));
-	CHECK(
-	    err_is("{\"vms\": {}}", "x.json: vms: must be an array of VM objects (got an object)"));
+	CHECK(err_is("{\"vms\": {}}",
+		     "x.json: vms: must be an array of VM objects (got an object)"));
 	CHECK(err_is("{\"vms\": [{\"kernel\": \"I\"}, 3]}",
 		     "x.json: vms[1]: must be an object (got an integer)"));
 	CHECK(err_is("{\"vms\": [{\"kernel\": \"I\", \"name\": \"a\"}, {\"kernel\": \"I\"}, "
@@ -384,4 +386,40 @@ TEST(config_vm_lists)
 	/* The caller's room bounds the list; nothing is written past it. */
 	CHECK_EQ(cfg_parse_string(j, "x.json", NULL, vms, 0, err, sizeof(err)), -1);
 	CHECK_EQ(cfg_parse_string(NULL, "x.json", NULL, vms, 1, err, sizeof(err)), -1);
+}
+
+/*
+ * Every example in configs/ must stay valid. The directory is found from the current
+ * directory (make and tests/run_all.sh run from the repo root) or else from where this
+ * binary sits (build/tests/unit_tests -> ../../configs).
+ */
+TEST(config_examples_parse)
+{
+	char dir[4096] = "configs", pat[4200];
+	struct stat st;
+	glob_t g;
+
+	if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+		ssize_t n = readlink("/proc/self/exe", dir, sizeof(dir) - 16);
+		dir[n > 0 ? n : 0] = 0;
+		for (int up = 0; up < 3; up++) {
+			char *slash = strrchr(dir, '/');
+			if (slash)
+				*slash = 0;
+		}
+		strcat(dir, "/configs");
+	}
+	snprintf(pat, sizeof(pat), "%s/*.json", dir);
+	CHECK_EQ(glob(pat, 0, NULL, &g), 0);
+	CHECK(g.gl_pathc >= 4); /* demo, linux, full, lan, dedicated: found the right place */
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		int n = cfg_load_file(g.gl_pathv[i], vms, CFG_MAX_VMS, err, sizeof(err));
+		if (n < 1)
+			printf("    %s\n", err);
+		CHECK(n >= 1);
+		for (int k = 0; k < n; k++)
+			CHECK(vms[k].kernel[0] == '/' || !strncmp(vms[k].kernel, dir, strlen(dir)));
+	}
+	if (g.gl_pathc)
+		globfree(&g);
 }
