@@ -244,6 +244,13 @@ struct virtio_dev *virtio_net_dev(struct vm *vm, unsigned net)
 	return virtio_find(vm, VIRTIO_ID_NET, net);
 }
 
+void virtio_net_set_rate(struct virtio_dev *d, u64 bytes_per_s, u64 burst)
+{
+	struct vnet *n = d->priv;
+	if (n->sw)
+		netsw_port_set_rate(&n->port, bytes_per_s, burst);
+}
+
 void virtio_net_get_stats(struct virtio_dev *d, struct virtio_net_stats *s)
 {
 	struct vnet *n = d->priv;
