@@ -20,28 +20,6 @@
 #include "harness.h"
 #include "fake_host.h"
 
-/*
- * A VM like fake_vm() but with a kernel path set: vm_config_check() insists on one and
- * fake_vm() leaves it empty. Freed with fake_vm_free().
- */
-static struct vm *new_vm(u32 mib, u32 nvcpus)
-{
-	struct vm_config cfg;
-	struct vm *vm = calloc(1, sizeof(*vm));
-	u8 *ram = calloc(1, (size_t)mib << 20);
-
-	vm_config_defaults(&cfg);
-	duo_strlcpy(cfg.kernel, "Image", sizeof(cfg.kernel));
-	cfg.memory_mib = mib;
-	cfg.vcpus = nvcpus;
-	if (!vm || !ram || vm_init(vm, &cfg, 0, ram)) {
-		free(vm);
-		free(ram);
-		return NULL;
-	}
-	return vm;
-}
-
 static u32 be32(const u8 *p)
 {
 	return duo_be32(p);
@@ -329,7 +307,7 @@ static int has(const char *text, const char *needle)
 TEST(dtb_machine_tree_parses_with_dtc)
 {
 	static u8 blob[PLAT_FDT_MAX_SIZE];
-	struct vm *vm = new_vm(64, 2);
+	struct vm *vm = fake_vm(64, 2);
 	struct boot_plan bp = {0};
 	size_t warn = 99;
 	char *dts, *n;
@@ -432,7 +410,7 @@ out:
 TEST(dtb_without_initrd_and_too_small)
 {
 	static u8 blob[PLAT_FDT_MAX_SIZE];
-	struct vm *vm = new_vm(16, PLAT_MAX_VCPUS);
+	struct vm *vm = fake_vm(16, PLAT_MAX_VCPUS);
 	struct boot_plan bp = {0};
 	size_t warn = 99;
 
