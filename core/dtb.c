@@ -38,7 +38,7 @@ static void prop_empty(struct fdt_writer *w, const char *name)
 /* reg = <addr size> with #address-cells = #size-cells = 2. */
 static void prop_reg2(struct fdt_writer *w, u64 addr, u64 size)
 {
-	u32 cells[4] = {(u32)(addr >> 32), (u32)addr, (u32)(size >> 32), (u32)size};
+	u32 cells[4] = { (u32)(addr >> 32), (u32)addr, (u32)(size >> 32), (u32)size };
 
 	fdt_prop_cells(w, "reg", cells, 4);
 }

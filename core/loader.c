@@ -42,7 +42,7 @@
 #define PT_LOAD 1
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+	__attribute__((format(printf, 4, 5)));
 
 static int fail(char *err, size_t errlen, int code, const char *fmt, ...)
 {
@@ -101,10 +101,10 @@ static int load_linux_image(struct vm *vm, const u8 *img, size_t len, struct boo
 			    "kernel: Linux Image text_offset 0x%llx is not 2 MiB aligned",
 			    (unsigned long long)text_offset);
 	if (image_size < len)
-		return fail(
-		    err, errlen, DUO_EFORMAT,
-		    "kernel: Linux Image header says image_size %llu but the file has %llu bytes",
-		    (unsigned long long)image_size, (unsigned long long)len);
+		return fail(err, errlen, DUO_EFORMAT,
+			    "kernel: Linux Image header says image_size %llu but the file has %llu "
+			    "bytes",
+			    (unsigned long long)image_size, (unsigned long long)len);
 	if (text_offset >= vm->ram_size || image_size > vm->ram_size - text_offset)
 		return fail(err, errlen, DUO_ENOMEM,
 			    "kernel: Linux Image (%llu MiB at offset %llu MiB) does not fit in "

@@ -308,7 +308,7 @@ TEST(dtb_machine_tree_parses_with_dtc)
 {
 	static u8 blob[PLAT_FDT_MAX_SIZE];
 	struct vm *vm = fake_vm(64, 2);
-	struct boot_plan bp = {0};
+	struct boot_plan bp = { 0 };
 	size_t warn = 99;
 	char *dts, *n;
 
@@ -411,7 +411,7 @@ TEST(dtb_without_initrd_and_too_small)
 {
 	static u8 blob[PLAT_FDT_MAX_SIZE];
 	struct vm *vm = fake_vm(16, PLAT_MAX_VCPUS);
-	struct boot_plan bp = {0};
+	struct boot_plan bp = { 0 };
 	size_t warn = 99;
 
 	CHECK(vm != NULL);

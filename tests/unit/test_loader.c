@@ -245,9 +245,9 @@ TEST(loader_elf_good)
 	struct boot_plan bp;
 	char err[256];
 	struct seg s[3] = {
-	    {1, 0x1000, 0x80200000, 0x800, 0x800},
-	    {4, 0, 0, 0, 0},			    /* PT_NOTE: ignored */
-	    {1, 0x1800, 0x80300000, 0x400, 0x3000}, /* data + bss */
+		{ 1, 0x1000, 0x80200000, 0x800, 0x800 },
+		{ 4, 0, 0, 0, 0 },			  /* PT_NOTE: ignored */
+		{ 1, 0x1800, 0x80300000, 0x400, 0x3000 }, /* data + bss */
 	};
 	u8 *elf = make_elf(0x2000, 0x80200010, s, 3);
 
@@ -289,36 +289,36 @@ TEST(loader_elf_bad_segments)
 	if (!vm)
 		return;
 	/* Sanity: the base case loads. */
-	CHECK_EQ(elf_one(vm, (struct seg){1, 0x1000, R, 0x100, 0x100}, R, err, 256), 0);
+	CHECK_EQ(elf_one(vm, (struct seg){ 1, 0x1000, R, 0x100, 0x100 }, R, err, 256), 0);
 	/* Below RAM, straddling its start, past its end, ending exactly at its end. */
-	CHECK_EQ(elf_one(vm, (struct seg){1, 0x1000, 0x1000, 0x100, 0x100}, R, err, 256),
+	CHECK_EQ(elf_one(vm, (struct seg){ 1, 0x1000, 0x1000, 0x100, 0x100 }, R, err, 256),
 		 DUO_ERANGE);
 	CHECK(strstr(err, "outside guest RAM") && one_line(err));
-	CHECK_EQ(elf_one(vm, (struct seg){1, 0x1000, R - 0x10, 0x100, 0x100}, R, err, 256),
+	CHECK_EQ(elf_one(vm, (struct seg){ 1, 0x1000, R - 0x10, 0x100, 0x100 }, R, err, 256),
 		 DUO_ERANGE);
-	CHECK_EQ(elf_one(vm, (struct seg){1, 0x1000, E - 0x80, 0x100, 0x100}, R, err, 256),
+	CHECK_EQ(elf_one(vm, (struct seg){ 1, 0x1000, E - 0x80, 0x100, 0x100 }, R, err, 256),
 		 DUO_ERANGE);
-	CHECK_EQ(elf_one(vm, (struct seg){1, 0x1000, E - 0x100, 0x100, 0x100}, R, err, 256), 0);
-	CHECK_EQ(elf_one(vm, (struct seg){1, 0x1000, E, 0, 0x1}, R, err, 256), DUO_ERANGE);
+	CHECK_EQ(elf_one(vm, (struct seg){ 1, 0x1000, E - 0x100, 0x100, 0x100 }, R, err, 256), 0);
+	CHECK_EQ(elf_one(vm, (struct seg){ 1, 0x1000, E, 0, 0x1 }, R, err, 256), DUO_ERANGE);
 	/* paddr + memsz wraps around 2^64. */
-	CHECK_EQ(elf_one(vm, (struct seg){1, 0x1000, R + 0x1000, 0x100, UINT64_MAX - 0xfff}, R, err,
-			 256),
+	CHECK_EQ(elf_one(vm, (struct seg){ 1, 0x1000, R + 0x1000, 0x100, UINT64_MAX - 0xfff }, R,
+			 err, 256),
 		 DUO_ERANGE);
 	/* p_offset + p_filesz wraps; p_offset past the file; data runs off the end. */
-	CHECK_EQ(elf_one(vm, (struct seg){1, UINT64_MAX - 0x10, R, 0x100, 0x100}, R, err, 256),
+	CHECK_EQ(elf_one(vm, (struct seg){ 1, UINT64_MAX - 0x10, R, 0x100, 0x100 }, R, err, 256),
 		 DUO_EFORMAT);
 	CHECK(strstr(err, "past the end of the file") && one_line(err));
-	CHECK_EQ(elf_one(vm, (struct seg){1, 0x3000, R, 0, 0x100}, R, err, 256), DUO_EFORMAT);
-	CHECK_EQ(elf_one(vm, (struct seg){1, 0x1f00, R, 0x101, 0x200}, R, err, 256), DUO_EFORMAT);
-	CHECK_EQ(elf_one(vm, (struct seg){1, 0x1f00, R, 0x100, 0x200}, R, err, 256), 0);
+	CHECK_EQ(elf_one(vm, (struct seg){ 1, 0x3000, R, 0, 0x100 }, R, err, 256), DUO_EFORMAT);
+	CHECK_EQ(elf_one(vm, (struct seg){ 1, 0x1f00, R, 0x101, 0x200 }, R, err, 256), DUO_EFORMAT);
+	CHECK_EQ(elf_one(vm, (struct seg){ 1, 0x1f00, R, 0x100, 0x200 }, R, err, 256), 0);
 	/* p_filesz > p_memsz. */
-	CHECK_EQ(elf_one(vm, (struct seg){1, 0x1000, R, 0x200, 0x100}, R, err, 256), DUO_EFORMAT);
+	CHECK_EQ(elf_one(vm, (struct seg){ 1, 0x1000, R, 0x200, 0x100 }, R, err, 256), DUO_EFORMAT);
 	CHECK(strstr(err, "p_filesz") && one_line(err));
 	/* Entry outside RAM; no loadable segment. */
-	CHECK_EQ(elf_one(vm, (struct seg){1, 0x1000, R, 0x100, 0x100}, 0x1000, err, 256),
+	CHECK_EQ(elf_one(vm, (struct seg){ 1, 0x1000, R, 0x100, 0x100 }, 0x1000, err, 256),
 		 DUO_ERANGE);
 	CHECK(strstr(err, "entry point") && one_line(err));
-	CHECK_EQ(elf_one(vm, (struct seg){4, 0x1000, R, 0x100, 0x100}, R, err, 256), DUO_EFORMAT);
+	CHECK_EQ(elf_one(vm, (struct seg){ 4, 0x1000, R, 0x100, 0x100 }, R, err, 256), DUO_EFORMAT);
 	CHECK(strstr(err, "no loadable segment") && one_line(err));
 	fake_vm_free(vm);
 }
@@ -328,7 +328,7 @@ TEST(loader_elf_bad_headers)
 	struct vm *vm = new_vm(16);
 	struct boot_plan bp;
 	char err[256];
-	struct seg s = {1, 0x1000, PLAT_RAM_BASE, 0x100, 0x100};
+	struct seg s = { 1, 0x1000, PLAT_RAM_BASE, 0x100, 0x100 };
 	u8 *elf = make_elf(0x2000, PLAT_RAM_BASE, &s, 1);
 
 	CHECK(vm != NULL);
@@ -341,14 +341,14 @@ TEST(loader_elf_bad_headers)
 		size_t off, size;
 		u64 bad;
 	} corrupt[] = {
-	    {4, 1, 1},		     /* ELFCLASS32 */
-	    {5, 1, 2},		     /* big endian */
-	    {18, 2, 62},	     /* EM_X86_64 */
-	    {16, 2, 3},		     /* ET_DYN */
-	    {54, 2, 32},	     /* e_phentsize */
-	    {32, 8, 0x1ff0},	     /* phdrs run past the end */
-	    {32, 8, UINT64_MAX - 8}, /* e_phoff wraps */
-	    {56, 2, 0xffff},	     /* e_phnum way too big */
+		{ 4, 1, 1 },		   /* ELFCLASS32 */
+		{ 5, 1, 2 },		   /* big endian */
+		{ 18, 2, 62 },		   /* EM_X86_64 */
+		{ 16, 2, 3 },		   /* ET_DYN */
+		{ 54, 2, 32 },		   /* e_phentsize */
+		{ 32, 8, 0x1ff0 },	   /* phdrs run past the end */
+		{ 32, 8, UINT64_MAX - 8 }, /* e_phoff wraps */
+		{ 56, 2, 0xffff },	   /* e_phnum way too big */
 	};
 	for (size_t i = 0; i < DUO_ARRAY_SIZE(corrupt); i++) {
 		u8 save[8];

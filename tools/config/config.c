@@ -32,7 +32,7 @@ struct ctx {
 };
 
 static int fail(struct ctx *x, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+	__attribute__((format(printf, 3, 4)));
 
 /* Write "ORIGIN: WHERE KEY: message" and return -1. */
 static int fail(struct ctx *x, const char *key, const char *fmt, ...)
@@ -334,11 +334,11 @@ static int parse_net(struct ctx *x, const json_t *o, struct vm_net_cfg *n)
 			if (get_str(x, k, f, n->hostfwd[i], sizeof(n->hostfwd[i])))
 				return -1;
 			if (!hostfwd_ok(n->hostfwd[i]))
-				return fail(
-				    x, k,
-				    "must be [tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport, "
-				    "e.g. \"tcp::8080-:80\" (got \"%s\")",
-				    n->hostfwd[i]);
+				return fail(x, k,
+					    "must be "
+					    "[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport, "
+					    "e.g. \"tcp::8080-:80\" (got \"%s\")",
+					    n->hostfwd[i]);
 		}
 		n->nhostfwd = (unsigned)json_array_size(fwd);
 	}
@@ -510,7 +510,7 @@ static int parse_root(struct ctx *x, const json_t *root, struct vm_config *out, 
 static int parse_buffer(const char *buf, size_t len, const char *origin, const char *basedir,
 			struct vm_config *out, int max, char *err, size_t errlen)
 {
-	struct ctx x = {origin ? origin : "config", basedir, err, errlen, ""};
+	struct ctx x = { origin ? origin : "config", basedir, err, errlen, "" };
 	json_error_t je;
 	json_t *root;
 	int r;
