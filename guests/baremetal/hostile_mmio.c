@@ -1,0 +1,186 @@
+/*
+ * hostile_mmio.c - hostile bare-metal guest: odd MMIO and unmapped guest-physical
+ * accesses (HOSTILE.md items 13, 14, 16, 25, 26).
+ *
+ * 1. Every UART offset and a spread of PLIC registers, read at widths 1/2/4/8, aligned
+ *    and misaligned, some straddling two registers or the end of the device window;
+ *    harmless writes (zero, to registers that do not break the console) likewise.
+ *    Out-of-range PLIC sources and contexts, completing an unclaimed or out-of-range id.
+ *    Each access either returns or traps into this guest - both are defined; the device
+ *    must still work afterwards (checked).
+ * 2. Unmapped addresses: 0x0, RAM end, just below RAM, straddling the end of RAM, the top
+ *    of the address space. A load or store there must trap into the guest as an access
+ *    fault - or the hypervisor may stop the VM, which is why every such probe is
+ *    announced on the console before it is made.
+ * Output ends with "hostile_mmio: done" and the usual summary.
+ */
+#include "rt.h"
+
+const char rt_guest_name[] = "hostile_mmio";
+
+#define UART 0x10000000UL
+#define PLIC 0x0c000000UL
+#define PLIC_ENABLE(c) (PLIC + 0x2000 + 0x80 * (c))
+#define PLIC_THRESHOLD(c) (PLIC + 0x200000 + 0x1000 * (c))
+#define PLIC_CLAIM(c) (PLIC_THRESHOLD(c) + 4)
+
+static const unsigned widths[] = { 1, 2, 4, 8 };
+static unsigned long n_access, n_fault;
+static int ctx;
+
+/* sweep - read (and, if write, store zero) at each offset and width; count traps. */
+static void sweep(const char *what, uintptr_t base, const unsigned long *offs, unsigned n,
+		  bool write)
+{
+	unsigned long before = n_fault, i, w;
+	struct rt_probe p;
+
+	for (i = 0; i < n; i++) {
+		for (w = 0; w < 4; w++) {
+			rt_probe_read(base + offs[i], widths[w], &p);
+			n_access++;
+			n_fault += p.faulted;
+			if (!write)
+				continue;
+			rt_probe_write(base + offs[i], widths[w], 0, &p);
+			n_access++;
+			n_fault += p.faulted;
+		}
+	}
+	rt_printf("hostile_mmio: %s: %u offsets x 4 widths %s, %lu trapped\n", what, n,
+		  write ? "read+write" : "read", n_fault - before);
+}
+
+static void uart_barrage(void)
+{
+	static unsigned long reads[0x100 + 8], writes[] = {
+		4, 5, 6, 7, 8, 9, 0xb, 0xf, 0x10, 0x7f, 0x80, 0xf8, 0xfb, 0xfc, 0xfd, 0xff,
+	};
+	unsigned long i;
+	uint8_t a, b, lsr;
+
+	for (i = 0; i < sizeof(reads) / sizeof(reads[0]); i++)
+		reads[i] = i; /* 0..0x107: the last ones straddle or pass the window's end */
+	sweep("uart reads", UART, reads, sizeof(reads) / sizeof(reads[0]), false);
+	sweep("uart writes", UART, writes, sizeof(writes) / sizeof(writes[0]), true);
+
+	rt_mmio_write8(UART + 1, 0); /* IER: nothing enabled, as before */
+	rt_mmio_write8(UART + 7, 0x3c);
+	a = rt_mmio_read8(UART + 7);
+	rt_mmio_write8(UART + 7, 0xc3);
+	b = rt_mmio_read8(UART + 7);
+	lsr = rt_mmio_read8(UART + 5);
+	rt_check(a == 0x3c && b == 0xc3 && (lsr & 0x60), "uart_survives",
+		 "scratch read back 0x%x 0x%x, LSR 0x%x", a, b, lsr);
+}
+
+static void plic_barrage(void)
+{
+	static const unsigned long regs[] = {
+		0x0,	  0x4,	    0x28,     0x7c,	0x80,	  0xffc,    0x1000,   0x1004,
+		0x107c,	  0x2000,   0x2004,   0x207c,	0x2080,	  0x1f1ffc, 0x200000, 0x200004,
+		0x200008, 0x201000, 0x207000, 0x208000, 0x264000, 0x3fff000, 0x5ffffc, 0x5ffffe,
+	};
+	static const unsigned long bad_ctx[] = { 8, 16, 100, 15871 };
+	uint32_t v;
+	unsigned long i;
+	struct rt_probe p;
+
+	sweep("plic reads", PLIC, regs, sizeof(regs) / sizeof(regs[0]), false);
+	/* Out-of-range sources and contexts; read-only pending; bogus completes. */
+	rt_probe_write(PLIC + 0x0, 4, 7, &p); /* priority of reserved source 0 */
+	rt_probe_write(PLIC + 0xffc, 4, 7, &p); /* source 1023 */
+	rt_probe_write(PLIC + 0x1000, 4, ~0u, &p); /* pending is read-only */
+	for (i = 0; i < sizeof(bad_ctx) / sizeof(bad_ctx[0]); i++) {
+		rt_probe_write(PLIC_ENABLE(bad_ctx[i]), 4, ~0u, &p);
+		rt_probe_write(PLIC_THRESHOLD(bad_ctx[i]), 4, 0, &p);
+		rt_probe_write(PLIC_CLAIM(bad_ctx[i]), 4, 10, &p);
+	}
+	rt_probe_write(PLIC_CLAIM(ctx), 4, 10, &p); /* complete: never claimed */
+	rt_probe_write(PLIC_CLAIM(ctx), 4, 1023, &p);
+	rt_probe_write(PLIC_CLAIM(ctx), 4, 0xffffffffu, &p);
+	rt_probe_write(PLIC + 0x28, 1, 0, &p); /* narrow writes */
+	rt_probe_write(PLIC + 0x28, 8, 0, &p);
+
+	rt_probe_read(PLIC, 4, &p);
+	rt_check(!p.faulted && p.val == 0, "plic_source0_reserved",
+		 "priority[0] reads %s0x%lx after writing 7", p.faulted ? "(trap) " : "",
+		 (unsigned long)p.val);
+	v = rt_mmio_read32(PLIC_CLAIM(ctx));
+	rt_check(v == 0, "plic_unclaimed_complete_ignored", "claim returned %u", v);
+
+	/* Does it still deliver? Source 10 (UART THR empty), polled through claim. */
+	rt_mmio_write32(PLIC + 4 * 10, 1);
+	rt_mmio_write32(PLIC_ENABLE(ctx), 1u << 10);
+	rt_mmio_write32(PLIC_THRESHOLD(ctx), 0);
+	rt_mmio_write8(UART + 1, 2);
+	{
+		uint64_t end = rt_time() + rt_us_to_ticks(500000);
+		do
+			v = rt_mmio_read32(PLIC_CLAIM(ctx));
+		while (v == 0 && rt_time() < end);
+	}
+	rt_mmio_write8(UART + 1, 0);
+	if (v)
+		rt_mmio_write32(PLIC_CLAIM(ctx), v);
+	rt_check(v == 10, "plic_survives", "claim returned %u, want the UART's 10", v);
+	rt_mmio_write32(PLIC_ENABLE(ctx), 0);
+	rt_mmio_write32(PLIC + 4 * 10, 0);
+}
+
+/* unmapped - announce, then load (or store) at addr; the access must trap. `qemu_maps`
+ * names what QEMU's virt board has there, where the check does not apply under OpenSBI. */
+static void unmapped(const char *name, uintptr_t addr, unsigned width, bool store,
+		     const char *qemu_maps)
+{
+	struct rt_probe p;
+
+	rt_printf("hostile_mmio: probe %s %s 0x%lx width %u\n", name, store ? "store" : "load",
+		  (unsigned long)addr, width);
+	if (store)
+		rt_probe_write(addr, width, 0x5a5a5a5a5a5a5a5aUL, &p);
+	else
+		rt_probe_read(addr, width, &p);
+	n_access++;
+	n_fault += p.faulted;
+	if (p.faulted)
+		rt_printf("hostile_mmio: -> trap cause %lu tval 0x%lx\n", p.cause, p.tval);
+	else
+		rt_printf("hostile_mmio: -> no trap, read 0x%lx\n", (unsigned long)p.val);
+	if (!p.faulted && qemu_maps && rt_on_opensbi()) {
+		rt_skip(name, "QEMU virt maps %s there", qemu_maps);
+		return;
+	}
+	rt_check(p.faulted && (p.cause == 5 || p.cause == 7 || p.cause == 4 || p.cause == 6),
+		 name, "no access fault: %s", p.faulted ? "unexpected cause" : "access completed");
+}
+
+void guest_main(unsigned long hartid, uintptr_t dtb)
+{
+	uint64_t ram_base = 0x80000000, ram_size = 0;
+	uintptr_t end;
+
+	ctx = rt_fdt_plic_context(hartid);
+	if (!rt_fdt_memory(&ram_base, &ram_size) || ctx < 0) {
+		rt_fail("dtb", "no /memory range or PLIC context in the device tree");
+		return;
+	}
+	end = ram_base + ram_size;
+	rt_printf("hostile_mmio: RAM 0x%lx..0x%lx, PLIC context %d\n", (unsigned long)ram_base,
+		  (unsigned long)end, ctx);
+	uart_barrage();
+	plic_barrage();
+
+	rt_printf("hostile_mmio: unmapped phase (the VM may be stopped here instead)\n");
+	unmapped("unmapped_load_0", 0x0, 8, false, NULL);
+	unmapped("unmapped_load_ram_end", end, 4, false, NULL);
+	unmapped("unmapped_load_ram_end_b", end + 7, 1, false, NULL);
+	unmapped("unmapped_load_below_ram", ram_base - 8, 8, false, "the PCIe MMIO window");
+	unmapped("unmapped_load_flash", 0x20000000, 4, false, "pflash");
+	unmapped("unmapped_load_top", ~0UL - 7, 8, false, NULL);
+	unmapped("unmapped_load_straddle_ram_end", end - 4, 8, false, NULL);
+	unmapped("unmapped_store_ram_end", end, 8, true, NULL);
+	unmapped("unmapped_store_0", 0x0, 4, true, NULL);
+	unmapped("unmapped_store_straddle_ram_end", end - 2, 4, true, NULL);
+	rt_printf("hostile_mmio: done, %lu accesses, %lu trapped\n", n_access, n_fault);
+}
