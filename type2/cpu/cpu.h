@@ -10,6 +10,35 @@
  *
  * This interface is meant to outlive the interpreter behind it: a faster execution tier
  * (a translation cache) can replace rv_cpu_run's inner loop without touching callers.
+ *
+ * RULES FOR CALLERS (type2/host, type2/main.c):
+ *  1. Sequence: rv_cpu_init once, rv_cpu_reset to (re)start the hart, then rv_cpu_run in
+ *     a loop on that vCPU's own thread. rv_cpu_reset/run and every plain field (x[], pc,
+ *     f[], CSRs, stimecmp, sip_sw) belong to that thread: touch them only between
+ *     rv_cpu_run calls, from that thread (e.g. in the SBI handler after RV_EXIT_ECALL).
+ *  2. From other threads use only rv_cpu_set_irq, rv_cpu_request_fence, and plain stores
+ *     to `kick` (__atomic_store_n(&c->kick, 1, ...)) to make rv_cpu_run return soon.
+ *  3. RV_EXIT_ECALL: pc is AT the ecall. Run the SBI call with a0..a7 = x[10..17], write
+ *     x[10]/x[11] and then pc += 4 before the next rv_cpu_run.
+ *  4. Timer: SBI set_timer writes c->stimecmp (UINT64_MAX = never), from the vCPU thread;
+ *     that is also what the guest's own stimecmp CSR writes. STIP is computed from
+ *     host_time_now() >= stimecmp; do NOT drive IRQ_S_TIMER through rv_cpu_set_irq.
+ *  5. RV_EXIT_WFI: pc is past the wfi. Sleep until rv_cpu_irq_pending(c) (wake on
+ *     rv_cpu_set_irq from another thread, or at time == stimecmp), then run again.
+ *     rv_cpu_irq_pending may be called from the vCPU's thread while it is not running.
+ *  6. IPIs: rv_cpu_set_irq(c, IRQ_S_SOFT, true). The guest clears SSIP itself by writing
+ *     sip, which also clears the line. Lowering IRQ_S_SOFT (legacy clear_ipi) must be
+ *     done from the vCPU's own thread: it clears both the line and sip_sw.SSIP.
+ *     IRQ_S_EXT follows the PLIC output: raise/lower from any thread.
+ *  7. Fences: rv_cpu_request_fence(c, RV_FENCE_TLB | RV_FENCE_CODE). The vCPU performs it
+ *     before its next instruction and then clears those bits in fence_req, so a requester
+ *     may wait for (fence_req & what) == 0 while the target is inside rv_cpu_run; a
+ *     target outside rv_cpu_run needs no wait (it fences first thing on its next run).
+ *  8. RV_EXIT_HALT: the guest wedged itself (e.g. the trap vector cannot be fetched);
+ *     halt_reason says why. Stop the VM with that reason logged; never call run again
+ *     without rv_cpu_reset.
+ *  9. Reset gives: S-mode, satp = 0, sstatus.SIE = 0, FS = Initial, scounteren = 7,
+ *     stimecmp = UINT64_MAX, sie = sip_sw = 0; irq_lines are left as the host set them.
  */
 #ifndef DUO_TYPE2_CPU_H
 #define DUO_TYPE2_CPU_H
@@ -58,12 +87,16 @@ struct rv_cpu {
 	struct vcpu *vcpu;
 	const char *halt_reason;
 
-	/* emulator-private (TLB, decode caches...) */
+	/* emulator-private (TLB, decode caches...): struct rv_state, see rv_internal.h */
 	void *priv_data;
 };
 
-/* rv_cpu_init - zeroed state, S-mode, pc = entry, a0 = hartid, a1 = a1. Allocates the
- * private caches. Returns 0 or DUO_ENOMEM. */
+/* fence_req bits */
+#define RV_FENCE_TLB 1U
+#define RV_FENCE_CODE 2U
+
+/* rv_cpu_init - zeroed state bound to vm/vcpu, then as after rv_cpu_reset(c, 0, 0, 0).
+ * Allocates the private caches. Returns 0 or DUO_ENOMEM. rv_cpu_destroy frees them. */
 int rv_cpu_init(struct rv_cpu *c, struct vm *vm, struct vcpu *vcpu);
 void rv_cpu_destroy(struct rv_cpu *c);
 

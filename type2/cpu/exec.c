@@ -1,0 +1,427 @@
+/*
+ * exec.c - the type-2 emulator's interpreter: runs decoded instructions out of the
+ * decoded-page cache with threaded dispatch (GNU computed goto). While pc stays in one
+ * virtual page the only per-instruction overhead is the budget count and a page
+ * compare; leaving the page, a TLB flush, a code-page store or a privilege change sends
+ * it through `refetch`, which translates pc again (mmu.c). Slots are decoded lazily
+ * the first time they run (RV_OP_UNDECODED is 0, so a fresh page is all zeroes).
+ *
+ * Guest exceptions: a helper records cause/tval in rv_state and the handler jumps to
+ * `exception`, which enters the guest's trap handler and carries on. The loop returns
+ * to cpu.c when the chunk is done, on ecall/wfi/halt, and after anything that may
+ * unmask an interrupt.
+ */
+#include "rv_internal.h"
+
+#define SX32(v) ((u64)(s64)(s32)(v))
+
+static u64 mulh(s64 a, s64 b)
+{
+	return (u64)(((__int128)a * (__int128)b) >> 64);
+}
+
+static u64 mulhsu(s64 a, u64 b)
+{
+	return (u64)(((__int128)a * (__int128)(unsigned __int128)b) >> 64);
+}
+
+static u64 mulhu(u64 a, u64 b)
+{
+	return (u64)(((unsigned __int128)a * b) >> 64);
+}
+
+static u64 div_s(s64 a, s64 b)
+{
+	if (b == 0)
+		return ~0ULL;
+	if (a == INT64_MIN && b == -1)
+		return (u64)a;
+	return (u64)(a / b);
+}
+
+static u64 rem_s(s64 a, s64 b)
+{
+	if (b == 0)
+		return (u64)a;
+	if (a == INT64_MIN && b == -1)
+		return 0;
+	return (u64)(a % b);
+}
+
+static u64 divw(s32 a, s32 b)
+{
+	if (b == 0)
+		return ~0ULL;
+	if (a == INT32_MIN && b == -1)
+		return SX32(a);
+	return SX32(a / b);
+}
+
+static u64 remw(s32 a, s32 b)
+{
+	if (b == 0)
+		return SX32(a);
+	if (a == INT32_MIN && b == -1)
+		return 0;
+	return SX32(a % b);
+}
+
+static u64 orc_b(u64 v)
+{
+	u64 r = 0;
+	for (int i = 0; i < 64; i += 8)
+		if ((v >> i) & 0xff)
+			r |= 0xffULL << i;
+	return r;
+}
+
+static u64 rol64(u64 v, unsigned s)
+{
+	s &= 63;
+	return s ? (v << s) | (v >> (64 - s)) : v;
+}
+
+static u32 rol32(u32 v, unsigned s)
+{
+	s &= 31;
+	return s ? (v << s) | (v >> (32 - s)) : v;
+}
+
+/* A fence's StoreLoad ordering costs a host barrier; other orderings the x86-TSO host
+ * gives for free, so they only need the compiler to keep its hands off. */
+static void do_fence(u32 raw)
+{
+	bool pred_w = raw & (0x5U << 24); /* PW or PO */
+	bool succ_r = raw & (0xaU << 20); /* SR or SI */
+	if (pred_w && succ_r)
+		__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	else
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+}
+
+int rv_exec(struct rv_cpu *c, u64 n, u64 *retired)
+{
+#define RV_LABEL(name) [RV_OP_##name] = &&op_##name,
+	static const void *const labels[RV_NOPS] = { RV_OPS(RV_LABEL) };
+	struct rv_state *st = rv_st(c);
+	u64 *const x = c->x;
+	u64 pc = c->pc;
+	u64 page_va = 1; /* never equal to a page address: translate first */
+	struct rv_insn *page = NULL;
+	const u8 *page_host = NULL;
+	const struct rv_insn *ip;
+	struct rv_insn tmp;
+	s64 left = (s64)n;
+	int ret = RV_CONT;
+	u64 v;
+
+	st->refetch = false;
+	st->irq_check = false;
+
+#define DISPATCH()                                                                         \
+	do {                                                                               \
+		if (unlikely(--left < 0))                                                   \
+			goto out_budget;                                                   \
+		if (unlikely((pc & RV_PAGE_MASK) != page_va))                               \
+			goto refetch;                                                      \
+		ip = &page[(pc >> 1) & (RV_DPAGE_INSNS - 1)];                               \
+		goto *labels[ip->op];                                                      \
+	} while (0)
+#define NEXT()                                                                             \
+	do {                                                                               \
+		pc += ip->len;                                                             \
+		DISPATCH();                                                                \
+	} while (0)
+/* After a helper that may have flushed the TLB/code or unmasked an interrupt. */
+#define NEXT_CHECKED()                                                                     \
+	do {                                                                               \
+		pc += ip->len;                                                             \
+		if (unlikely(st->refetch)) {                                               \
+			st->refetch = false;                                               \
+			page_va = 1;                                                       \
+		}                                                                          \
+		if (unlikely(st->irq_check))                                               \
+			goto out;                                                          \
+		DISPATCH();                                                                \
+	} while (0)
+#define RD x[ip->rd]
+#define RS1 x[ip->rs1]
+#define RS2 x[ip->rs2]
+#define IMM ((u64)(s64)ip->imm)
+#define ALU(name, expr)                                                                    \
+	op_##name : RD = (expr);                                                           \
+	NEXT();
+#define BRANCH(name, cond)                                                                 \
+	op_##name : if (cond)                                                              \
+	{                                                                                  \
+		pc += IMM;                                                                 \
+		DISPATCH();                                                                \
+	}                                                                                  \
+	NEXT();
+#define LOAD(name, size, conv)                                                             \
+	op_##name : if (unlikely(!rv_load(c, RS1 + IMM, size, &v))) goto exception;        \
+	RD = (conv);                                                                       \
+	x[0] = 0;                                                                          \
+	NEXT();
+#define STORE(name, size)                                                                  \
+	op_##name : switch (rv_store(c, RS1 + IMM, size, RS2))                             \
+	{                                                                                  \
+	case 0:                                                                            \
+		goto exception;                                                            \
+	case 2:                                                                            \
+		NEXT_CHECKED();                                                            \
+	}                                                                                  \
+	NEXT();
+
+	DISPATCH();
+
+refetch: {
+	c->pc = pc;
+	struct rv_dpage *d = rv_fetch_page(c, pc);
+	if (unlikely(!d))
+		goto exception;
+	st->refetch = false;
+	page = d->insn;
+	page_host = d->host;
+	page_va = pc & RV_PAGE_MASK;
+	ip = &page[(pc >> 1) & (RV_DPAGE_INSNS - 1)];
+	goto *labels[ip->op];
+}
+
+exception:
+	c->pc = pc;
+	rv_take_trap(c, st->exc_cause, st->exc_tval);
+	if (unlikely(c->halt_reason)) {
+		ret = RV_EXIT_HALT;
+		goto out_nopc;
+	}
+	pc = c->pc;
+	page_va = 1;
+	st->refetch = false;
+	DISPATCH();
+
+op_UNDECODED: {
+	struct rv_insn *slot = (struct rv_insn *)ip;
+	u32 off = (u32)(pc & ~RV_PAGE_MASK);
+	u16 lo;
+	memcpy(&lo, page_host + off, 2);
+	if ((lo & 3) != 3) {
+		rv_decode16(lo, slot);
+	} else if (off == RV_PAGE_SIZE - 2) {
+		memset(slot, 0, sizeof(*slot));
+		slot->op = RV_OP_CROSS; /* the other half is on the next page */
+		slot->len = 4;
+	} else {
+		u32 raw;
+		memcpy(&raw, page_host + off, 4);
+		rv_decode32(raw, slot);
+	}
+	goto *labels[slot->op];
+}
+op_CROSS: {
+	u16 lo, hi;
+	if (!rv_fetch16(c, pc, &lo) || !rv_fetch16(c, pc + 2, &hi))
+		goto exception;
+	rv_decode32(lo | ((u32)hi << 16), &tmp);
+	ip = &tmp;
+	goto *labels[tmp.op];
+}
+op_ILLEGAL:
+	rv_raise(c, RV_EXC_ILLEGAL, ip->raw);
+	goto exception;
+op_NOP:
+	NEXT();
+	ALU(LI, IMM)
+	ALU(MV, RS1)
+	ALU(LUI, IMM)
+	ALU(AUIPC, pc + IMM)
+op_JAL:
+	v = pc + ip->len;
+	pc += IMM;
+	RD = v;
+	x[0] = 0;
+	DISPATCH();
+op_JALR:
+	v = pc + ip->len;
+	pc = (RS1 + IMM) & ~1ULL;
+	RD = v;
+	x[0] = 0;
+	DISPATCH();
+	BRANCH(BEQ, RS1 == RS2)
+	BRANCH(BNE, RS1 != RS2)
+	BRANCH(BLT, (s64)RS1 < (s64)RS2)
+	BRANCH(BGE, (s64)RS1 >= (s64)RS2)
+	BRANCH(BLTU, RS1 < RS2)
+	BRANCH(BGEU, RS1 >= RS2)
+	LOAD(LB, 1, (u64)(s64)(s8)v)
+	LOAD(LH, 2, (u64)(s64)(s16)v)
+	LOAD(LW, 4, SX32(v))
+	LOAD(LD, 8, v)
+	LOAD(LBU, 1, v)
+	LOAD(LHU, 2, v)
+	LOAD(LWU, 4, v)
+	STORE(SB, 1)
+	STORE(SH, 2)
+	STORE(SW, 4)
+	STORE(SD, 8)
+	ALU(ADDI, RS1 + IMM)
+	ALU(SLTI, (s64)RS1 < (s64)IMM)
+	ALU(SLTIU, RS1 < IMM)
+	ALU(XORI, RS1 ^ IMM)
+	ALU(ORI, RS1 | IMM)
+	ALU(ANDI, RS1 & IMM)
+	ALU(SLLI, RS1 << ip->imm)
+	ALU(SRLI, RS1 >> ip->imm)
+	ALU(SRAI, (u64)((s64)RS1 >> ip->imm))
+	ALU(ADD, RS1 + RS2)
+	ALU(SUB, RS1 - RS2)
+	ALU(SLL, RS1 << (RS2 & 63))
+	ALU(SLT, (s64)RS1 < (s64)RS2)
+	ALU(SLTU, RS1 < RS2)
+	ALU(XOR, RS1 ^ RS2)
+	ALU(SRL, RS1 >> (RS2 & 63))
+	ALU(SRA, (u64)((s64)RS1 >> (RS2 & 63)))
+	ALU(OR, RS1 | RS2)
+	ALU(AND, RS1 & RS2)
+	ALU(ADDIW, SX32(RS1 + IMM))
+	ALU(SLLIW, SX32((u32)RS1 << ip->imm))
+	ALU(SRLIW, SX32((u32)RS1 >> ip->imm))
+	ALU(SRAIW, SX32((s32)RS1 >> ip->imm))
+	ALU(ADDW, SX32(RS1 + RS2))
+	ALU(SUBW, SX32(RS1 - RS2))
+	ALU(SLLW, SX32((u32)RS1 << (RS2 & 31)))
+	ALU(SRLW, SX32((u32)RS1 >> (RS2 & 31)))
+	ALU(SRAW, SX32((s32)RS1 >> (RS2 & 31)))
+	ALU(MUL, RS1 * RS2)
+	ALU(MULH, mulh((s64)RS1, (s64)RS2))
+	ALU(MULHSU, mulhsu((s64)RS1, RS2))
+	ALU(MULHU, mulhu(RS1, RS2))
+	ALU(DIV, div_s((s64)RS1, (s64)RS2))
+	ALU(DIVU, RS2 ? RS1 / RS2 : ~0ULL)
+	ALU(REM, rem_s((s64)RS1, (s64)RS2))
+	ALU(REMU, RS2 ? RS1 % RS2 : RS1)
+	ALU(MULW, SX32(RS1 * RS2))
+	ALU(DIVW, divw((s32)RS1, (s32)RS2))
+	ALU(DIVUW, (u32)RS2 ? SX32((u32)RS1 / (u32)RS2) : ~0ULL)
+	ALU(REMW, remw((s32)RS1, (s32)RS2))
+	ALU(REMUW, (u32)RS2 ? SX32((u32)RS1 % (u32)RS2) : SX32(RS1))
+	ALU(SH1ADD, (RS1 << 1) + RS2)
+	ALU(SH2ADD, (RS1 << 2) + RS2)
+	ALU(SH3ADD, (RS1 << 3) + RS2)
+	ALU(ADD_UW, (u64)(u32)RS1 + RS2)
+	ALU(SH1ADD_UW, ((u64)(u32)RS1 << 1) + RS2)
+	ALU(SH2ADD_UW, ((u64)(u32)RS1 << 2) + RS2)
+	ALU(SH3ADD_UW, ((u64)(u32)RS1 << 3) + RS2)
+	ALU(SLLI_UW, (u64)(u32)RS1 << ip->imm)
+	ALU(ANDN, RS1 & ~RS2)
+	ALU(ORN, RS1 | ~RS2)
+	ALU(XNOR, ~(RS1 ^ RS2))
+	ALU(CLZ, RS1 ? (u64)__builtin_clzll(RS1) : 64)
+	ALU(CLZW, (u32)RS1 ? (u64)__builtin_clz((u32)RS1) : 32)
+	ALU(CTZ, RS1 ? (u64)__builtin_ctzll(RS1) : 64)
+	ALU(CTZW, (u32)RS1 ? (u64)__builtin_ctz((u32)RS1) : 32)
+	ALU(CPOP, (u64)__builtin_popcountll(RS1))
+	ALU(CPOPW, (u64)__builtin_popcount((u32)RS1))
+	ALU(MAX, (s64)RS1 > (s64)RS2 ? RS1 : RS2)
+	ALU(MAXU, RS1 > RS2 ? RS1 : RS2)
+	ALU(MIN, (s64)RS1 < (s64)RS2 ? RS1 : RS2)
+	ALU(MINU, RS1 < RS2 ? RS1 : RS2)
+	ALU(SEXT_B, (u64)(s64)(s8)RS1)
+	ALU(SEXT_H, (u64)(s64)(s16)RS1)
+	ALU(ZEXT_H, (u16)RS1)
+	ALU(ROL, rol64(RS1, (unsigned)RS2))
+	ALU(ROLW, SX32(rol32((u32)RS1, (unsigned)RS2)))
+	ALU(ROR, rol64(RS1, (unsigned)(64 - (RS2 & 63))))
+	ALU(RORW, SX32(rol32((u32)RS1, (unsigned)(32 - (RS2 & 31)))))
+	ALU(RORI, rol64(RS1, (unsigned)(64 - ip->imm)))
+	ALU(RORIW, SX32(rol32((u32)RS1, (unsigned)(32 - ip->imm))))
+	ALU(ORC_B, orc_b(RS1))
+	ALU(REV8, __builtin_bswap64(RS1))
+op_FENCE:
+	do_fence(ip->raw);
+	NEXT();
+op_FENCE_I:
+	rv_code_flush(c);
+	NEXT_CHECKED();
+op_ECALL:
+	if (c->priv == RV_PRIV_U) {
+		rv_raise(c, RV_EXC_ECALL_U, 0);
+		goto exception;
+	}
+	ret = RV_EXIT_ECALL;
+	goto out;
+op_EBREAK:
+	rv_raise(c, RV_EXC_BREAKPOINT, pc);
+	goto exception;
+op_SRET:
+	if (!rv_sret(c, ip))
+		goto exception;
+	pc = c->pc;
+	page_va = 1;
+	st->refetch = false;
+	st->irq_check = false;
+	goto out;
+op_WFI:
+	if (c->priv == RV_PRIV_U)
+		goto op_ILLEGAL;
+	pc += ip->len;
+	ret = rv_cpu_irq_pending(c) ? RV_CONT : RV_EXIT_WFI;
+	goto out;
+op_SFENCE_VMA:
+	if (c->priv == RV_PRIV_U)
+		goto op_ILLEGAL;
+	if (ip->rs1)
+		rv_tlb_flush_va(c, RS1);
+	else
+		rv_tlb_flush_all(c);
+	NEXT_CHECKED();
+op_CSR:
+	st->chunk_retired = n - (u64)left;
+	if (!rv_csr_op(c, ip))
+		goto exception;
+	x[0] = 0;
+	NEXT_CHECKED();
+op_LR_W:
+op_SC_W:
+op_AMO_W:
+op_LR_D:
+op_SC_D:
+op_AMO_D:
+	if (!rv_amo(c, ip))
+		goto exception;
+	x[0] = 0;
+	NEXT_CHECKED();
+op_FLW:
+op_FLD:
+	if (unlikely(!rv_fs_on(c)))
+		goto op_ILLEGAL;
+	if (unlikely(!rv_load(c, RS1 + IMM, ip->op == RV_OP_FLW ? 4 : 8, &v)))
+		goto exception;
+	c->f[ip->rd] = ip->op == RV_OP_FLW ? (v | 0xffffffff00000000ULL) : v;
+	rv_fs_dirty(c);
+	NEXT();
+op_FSW:
+op_FSD:
+	if (unlikely(!rv_fs_on(c)))
+		goto op_ILLEGAL;
+	switch (rv_store(c, RS1 + IMM, ip->op == RV_OP_FSW ? 4 : 8, c->f[ip->rs2])) {
+	case 0:
+		goto exception;
+	case 2:
+		NEXT_CHECKED();
+	}
+	NEXT();
+op_FP:
+	if (!rv_fp_exec(c, ip))
+		goto exception;
+	x[0] = 0;
+	NEXT();
+
+out_budget:
+	left = 0;
+out:
+	c->pc = pc;
+out_nopc:
+	*retired = n - (u64)left;
+	return ret;
+}

@@ -1,0 +1,323 @@
+/*
+ * rv_internal.h - the RV64GC emulator's private declarations, shared by the files of
+ * type2/cpu/ and nothing else: the internal instruction form every encoding (32-bit
+ * and RVC) decodes to, the decoded-page cache, the software TLB, CSR bit names, and the
+ * memory-access fast paths the interpreter inlines.
+ *
+ * Layout of the emulator:
+ *   cpu.c        init/reset, rv_cpu_run's outer loop, interrupts and trap entry
+ *   exec.c       the interpreter (threaded dispatch over decoded pages)
+ *   decode.c     32-bit decoder          decode_rvc.c  compressed decoder
+ *   mmu.c        Sv39/48/57 walk, TLB fill/flush, slow loads/stores/fetches
+ *   csr.c        CSR file, sret, sfence.vma
+ *   amo.c        LR/SC and AMOs
+ *   fpu.c        F/D instruction semantics   softfloat*.c  IEEE 754 arithmetic
+ */
+#ifndef DUO_TYPE2_RV_INTERNAL_H
+#define DUO_TYPE2_RV_INTERNAL_H
+
+#include <string.h>
+
+#include <duo/types.h>
+#include <duo/vm.h>
+#include "cpu.h"
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+/* ---- internal instruction form ----------------------------------------------------- */
+
+/* Every operation the interpreter knows; RVC instructions expand to the same ops. */
+#define RV_OPS(X)                                                                          \
+	X(UNDECODED) X(CROSS) X(ILLEGAL) X(NOP) X(LI) X(MV)                                 \
+	X(LUI) X(AUIPC) X(JAL) X(JALR)                                                      \
+	X(BEQ) X(BNE) X(BLT) X(BGE) X(BLTU) X(BGEU)                                         \
+	X(LB) X(LH) X(LW) X(LD) X(LBU) X(LHU) X(LWU)                                        \
+	X(SB) X(SH) X(SW) X(SD)                                                             \
+	X(ADDI) X(SLTI) X(SLTIU) X(XORI) X(ORI) X(ANDI) X(SLLI) X(SRLI) X(SRAI)             \
+	X(ADD) X(SUB) X(SLL) X(SLT) X(SLTU) X(XOR) X(SRL) X(SRA) X(OR) X(AND)               \
+	X(ADDIW) X(SLLIW) X(SRLIW) X(SRAIW) X(ADDW) X(SUBW) X(SLLW) X(SRLW) X(SRAW)         \
+	X(MUL) X(MULH) X(MULHSU) X(MULHU) X(DIV) X(DIVU) X(REM) X(REMU)                     \
+	X(MULW) X(DIVW) X(DIVUW) X(REMW) X(REMUW)                                           \
+	X(FENCE) X(FENCE_I) X(ECALL) X(EBREAK) X(SRET) X(WFI) X(SFENCE_VMA) X(CSR)          \
+	X(LR_W) X(SC_W) X(AMO_W) X(LR_D) X(SC_D) X(AMO_D)                                   \
+	X(FLW) X(FLD) X(FSW) X(FSD) X(FP)                                                   \
+	X(SH1ADD) X(SH2ADD) X(SH3ADD) X(ADD_UW) X(SH1ADD_UW) X(SH2ADD_UW) X(SH3ADD_UW)      \
+	X(SLLI_UW) X(ANDN) X(ORN) X(XNOR) X(CLZ) X(CLZW) X(CTZ) X(CTZW) X(CPOP) X(CPOPW)    \
+	X(MAX) X(MAXU) X(MIN) X(MINU) X(SEXT_B) X(SEXT_H) X(ZEXT_H) X(ROL) X(ROLW) X(ROR)   \
+	X(RORW) X(RORI) X(RORIW) X(ORC_B) X(REV8)
+
+#define RV_OP_ENUM(n) RV_OP_##n,
+enum rv_op { RV_OPS(RV_OP_ENUM) RV_NOPS };
+
+/*
+ * One decoded instruction. `raw` is the original encoding (16-bit for RVC): stval of an
+ * illegal-instruction trap, and the operand source for FP ops. `aux` is the AMO funct5,
+ * the CSR funct3, or the FP rounding-mode field.
+ */
+struct rv_insn {
+	u8 op;
+	u8 rd, rs1, rs2;
+	u8 len; /* 2 or 4 */
+	u8 aux;
+	u16 pad;
+	s32 imm;
+	u32 raw;
+};
+
+/* rv_decode32/rv_decode16 - fill *d from an encoding; unknown ones become RV_OP_ILLEGAL. */
+void rv_decode32(u32 raw, struct rv_insn *d);
+void rv_decode16(u16 raw, struct rv_insn *d);
+/* rv_decode - either, by the low two bits. */
+static inline void rv_decode(u32 raw, struct rv_insn *d)
+{
+	if ((raw & 3) == 3)
+		rv_decode32(raw, d);
+	else
+		rv_decode16((u16)raw, d);
+}
+
+/* ---- decoded-page cache: one guest-physical page of lazily decoded instructions ----- */
+
+#define RV_PAGE_SHIFT 12
+#define RV_PAGE_SIZE (1ULL << RV_PAGE_SHIFT)
+#define RV_PAGE_MASK (~(RV_PAGE_SIZE - 1))
+#define RV_DPAGE_INSNS (RV_PAGE_SIZE / 2)
+#define RV_DCACHE_SLOTS 512 /* direct-mapped by physical page number */
+#define RV_DPAGE_NONE (~0ULL)
+
+struct rv_dpage {
+	u64 ppn; /* RV_DPAGE_NONE when empty */
+	u8 *host; /* the page in guest RAM */
+	struct rv_insn insn[RV_DPAGE_INSNS]; /* by (pc & 0xfff) / 2; op 0 = not decoded yet */
+};
+
+/* ---- software TLB -------------------------------------------------------------------- */
+
+#define RV_TLB_BITS 8
+#define RV_TLB_SIZE (1U << RV_TLB_BITS)
+/* Flags in a tag's page-offset bits; any of them makes the fast compare miss. */
+#define RV_TLB_MMIO 0x1ULL /* not RAM: the slow path uses the cached physical page */
+#define RV_TLB_CODE 0x2ULL /* write entry of a page with decoded code: slow path drops it */
+#define RV_TLB_INVALID 0x800ULL
+#define RV_TLB_FLAGS 0xfffULL
+
+struct rv_tlb_entry {
+	u64 tag; /* virtual page | flags */
+	uintptr_t addend; /* host address = va + addend (RAM pages) */
+	u64 pa; /* guest-physical page */
+};
+
+enum rv_acc { RV_ACC_R = 0, RV_ACC_W = 1, RV_ACC_X = 2 };
+
+struct rv_tlb_set {
+	struct rv_tlb_entry e[3][RV_TLB_SIZE]; /* [enum rv_acc][vpn % size] */
+};
+
+/* Permission views: U-mode, S-mode, S-mode with sstatus.SUM. MXR changes flush all. */
+enum { RV_TLBSET_U = 0, RV_TLBSET_S, RV_TLBSET_SUM, RV_NTLBSET };
+
+/* Everything the emulator keeps per vCPU beyond the architectural state. */
+struct rv_state {
+	struct rv_tlb_set tlb[RV_NTLBSET];
+	struct rv_tlb_set *cur; /* the view for the current privilege and SUM */
+	struct rv_dpage *dcache; /* RV_DCACHE_SLOTS pages */
+	/* An exception raised by a helper, taken by the interpreter. */
+	u64 exc_cause, exc_tval;
+	/* The interpreter must re-translate pc before the next instruction. */
+	bool refetch;
+	/* Leave the inner loop after this instruction (interrupts may be unmasked). */
+	bool irq_check;
+	u64 resv_val; /* what LR read: SC compare-exchanges against it */
+	u64 chunk_retired; /* instructions of the running chunk not yet in c->instret */
+};
+
+static inline struct rv_state *rv_st(struct rv_cpu *c)
+{
+	return (struct rv_state *)c->priv_data;
+}
+
+/* ---- CSR and trap constants ------------------------------------------------------------ */
+
+#define SSTATUS_SIE DUO_BIT(1)
+#define SSTATUS_SPIE DUO_BIT(5)
+#define SSTATUS_SPP DUO_BIT(8)
+#define SSTATUS_FS (3ULL << 13)
+#define SSTATUS_FS_OFF (0ULL << 13)
+#define SSTATUS_FS_INITIAL (1ULL << 13)
+#define SSTATUS_FS_DIRTY (3ULL << 13)
+#define SSTATUS_SUM DUO_BIT(18)
+#define SSTATUS_MXR DUO_BIT(19)
+#define SSTATUS_UXL (3ULL << 32)
+#define SSTATUS_UXL_64 (2ULL << 32)
+#define SSTATUS_SD DUO_BIT(63)
+#define SSTATUS_WMASK (SSTATUS_SIE | SSTATUS_SPIE | SSTATUS_SPP | SSTATUS_FS | SSTATUS_SUM | \
+		       SSTATUS_MXR)
+
+#define SIP_SSIP DUO_BIT(IRQ_S_SOFT)
+#define SIP_STIP DUO_BIT(IRQ_S_TIMER)
+#define SIP_SEIP DUO_BIT(IRQ_S_EXT)
+#define SIE_MASK (SIP_SSIP | SIP_STIP | SIP_SEIP)
+
+enum rv_cause {
+	RV_EXC_INSN_MISALIGNED = 0,
+	RV_EXC_INSN_ACCESS = 1,
+	RV_EXC_ILLEGAL = 2,
+	RV_EXC_BREAKPOINT = 3,
+	RV_EXC_LOAD_MISALIGNED = 4,
+	RV_EXC_LOAD_ACCESS = 5,
+	RV_EXC_STORE_MISALIGNED = 6,
+	RV_EXC_STORE_ACCESS = 7,
+	RV_EXC_ECALL_U = 8,
+	RV_EXC_ECALL_S = 9,
+	RV_EXC_INSN_PAGE = 12,
+	RV_EXC_LOAD_PAGE = 13,
+	RV_EXC_STORE_PAGE = 15,
+};
+#define RV_CAUSE_INTR DUO_BIT(63)
+
+#define SATP_MODE_SHIFT 60
+#define SATP_PPN_MASK ((1ULL << 44) - 1)
+
+/* ---- cpu.c ------------------------------------------------------------------------------ */
+
+/* rv_take_trap - enter the S-mode trap handler (exception or, with RV_CAUSE_INTR, an
+ * interrupt) from the instruction at c->pc. Updates the TLB view. */
+void rv_take_trap(struct rv_cpu *c, u64 cause, u64 tval);
+/* rv_sip - the guest-visible sip: software bits, host lines, and STIP from stimecmp. */
+u64 rv_sip(struct rv_cpu *c);
+/* rv_update_view - choose the TLB view after a privilege or sstatus.SUM change. */
+void rv_update_view(struct rv_cpu *c);
+/* rv_raise - record an exception for the interpreter to take; returns false. */
+static inline bool rv_raise(struct rv_cpu *c, u64 cause, u64 tval)
+{
+	rv_st(c)->exc_cause = cause;
+	rv_st(c)->exc_tval = tval;
+	return false;
+}
+
+/* ---- exec.c ------------------------------------------------------------------------------ */
+
+enum { RV_CONT = -1 }; /* rv_exec: chunk done or interrupts need a look; else an rv_exit */
+/* rv_exec - interpret up to n instructions; *retired gets how many were executed. */
+int rv_exec(struct rv_cpu *c, u64 n, u64 *retired);
+
+/* ---- mmu.c ------------------------------------------------------------------------------- */
+
+/*
+ * rv_translate - virtual to guest-physical for an access of type acc by the current
+ * privilege (SUM/MXR from sstatus), walking the page table and setting A/D. On a fault
+ * records the exception (page fault, or access fault when the walk leaves RAM) and
+ * returns false.
+ */
+bool rv_translate(struct rv_cpu *c, u64 va, enum rv_acc acc, u64 *pa);
+/* rv_tlb_lookup - the TLB entry for va (filling it on a miss); NULL with the exception
+ * recorded on a fault. The entry's tag may carry RV_TLB_MMIO/CODE. */
+struct rv_tlb_entry *rv_tlb_lookup(struct rv_cpu *c, u64 va, enum rv_acc acc);
+void rv_tlb_flush_all(struct rv_cpu *c);
+void rv_tlb_flush_va(struct rv_cpu *c, u64 va);
+/* rv_load_slow/rv_store_slow - any access the inline fast path did not handle:
+ * TLB misses, MMIO, page-crossing (split) and code-page stores. False = exception. */
+bool rv_load_slow(struct rv_cpu *c, u64 va, unsigned size, u64 *val);
+bool rv_store_slow(struct rv_cpu *c, u64 va, unsigned size, u64 val);
+/* rv_fetch_page - the decoded page for pc (translating for execute); NULL = exception. */
+struct rv_dpage *rv_fetch_page(struct rv_cpu *c, u64 pc);
+/* rv_fetch16 - one instruction halfword at va, for page-crossing instructions. */
+bool rv_fetch16(struct rv_cpu *c, u64 va, u16 *out);
+/* rv_code_flush - forget every decoded page (fence.i, reset). */
+void rv_code_flush(struct rv_cpu *c);
+/* rv_code_written - a store hit physical page ppn, which may hold decoded code. */
+void rv_code_written(struct rv_cpu *c, u64 ppn);
+
+/* Inline fast paths: a TLB hit on a RAM page with the access inside the page. */
+static inline bool rv_load(struct rv_cpu *c, u64 va, unsigned size, u64 *val)
+{
+	struct rv_tlb_entry *e = &rv_st(c)->cur->e[RV_ACC_R][(va >> RV_PAGE_SHIFT) & (RV_TLB_SIZE - 1)];
+	if (likely(e->tag == (va & RV_PAGE_MASK) && (va & ~RV_PAGE_MASK) <= RV_PAGE_SIZE - size)) {
+		const void *h = (const void *)(uintptr_t)(va + e->addend);
+		switch (size) {
+		case 1:
+			*val = *(const u8 *)h;
+			return true;
+		case 2: {
+			u16 v;
+			memcpy(&v, h, 2);
+			*val = v;
+			return true;
+		}
+		case 4: {
+			u32 v;
+			memcpy(&v, h, 4);
+			*val = v;
+			return true;
+		}
+		default:
+			memcpy(val, h, 8);
+			return true;
+		}
+	}
+	return rv_load_slow(c, va, size, val);
+}
+
+/* rv_store - returns 1 stored by the fast path, 2 by the slow path (caller must honour
+ * st->refetch), 0 on an exception. */
+static inline int rv_store(struct rv_cpu *c, u64 va, unsigned size, u64 val)
+{
+	struct rv_tlb_entry *e = &rv_st(c)->cur->e[RV_ACC_W][(va >> RV_PAGE_SHIFT) & (RV_TLB_SIZE - 1)];
+	if (likely(e->tag == (va & RV_PAGE_MASK) && (va & ~RV_PAGE_MASK) <= RV_PAGE_SIZE - size)) {
+		void *h = (void *)(uintptr_t)(va + e->addend);
+		switch (size) {
+		case 1:
+			*(u8 *)h = (u8)val;
+			return 1;
+		case 2: {
+			u16 v = (u16)val;
+			memcpy(h, &v, 2);
+			return 1;
+		}
+		case 4: {
+			u32 v = (u32)val;
+			memcpy(h, &v, 4);
+			return 1;
+		}
+		default:
+			memcpy(h, &val, 8);
+			return 1;
+		}
+	}
+	return rv_store_slow(c, va, size, val) ? 2 : 0;
+}
+
+/* ---- csr.c ------------------------------------------------------------------------------ */
+
+/*
+ * rv_csr_op - execute a Zicsr instruction (funct3 in aux, CSR number in imm). Returns
+ * false with an illegal-instruction exception recorded when the CSR does not exist, is
+ * above the current privilege, or is read-only and would be written.
+ */
+bool rv_csr_op(struct rv_cpu *c, const struct rv_insn *d);
+/* rv_sret - sret semantics; false (illegal) from U-mode. */
+bool rv_sret(struct rv_cpu *c, const struct rv_insn *d);
+/* rv_sstatus - the sstatus value the guest reads (SD computed, UXL=2). */
+u64 rv_sstatus(struct rv_cpu *c);
+/* rv_fs_check - false (illegal recorded) when sstatus.FS is Off. */
+static inline bool rv_fs_on(struct rv_cpu *c)
+{
+	return (c->mstatus & SSTATUS_FS) != SSTATUS_FS_OFF;
+}
+static inline void rv_fs_dirty(struct rv_cpu *c)
+{
+	c->mstatus |= SSTATUS_FS_DIRTY;
+}
+
+/* ---- amo.c ------------------------------------------------------------------------------ */
+
+/* rv_amo - LR/SC/AMO for d (op LR_W..AMO_D); false = exception recorded. Writes rd. */
+bool rv_amo(struct rv_cpu *c, const struct rv_insn *d);
+
+/* ---- fpu.c ------------------------------------------------------------------------------ */
+
+/* rv_fp_exec - one OP-FP / FMA instruction (d->raw); false = exception recorded. */
+bool rv_fp_exec(struct rv_cpu *c, const struct rv_insn *d);
+
+#endif
