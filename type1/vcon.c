@@ -1,0 +1,219 @@
+/*
+ * vcon.c - every guest's console on the one physical UART.
+ *
+ * Output: host_console_write (the guest's 16550, virtio console, SBI putchar/DBCN) fills
+ * the VM's line buffer; a complete line is printed at once as "[name] text". A line
+ * still unfinished when the console hart's next tick finds no new bytes for it (a shell
+ * prompt: 10-20 ms) is shown as it is, and its rest continues without a new prefix
+ * unless another VM or the hypervisor printed in between. The console lock serialises
+ * all of it, so lines from different harts never interleave inside a line. '\r' is
+ * dropped and '\n' printed as CR LF.
+ *
+ * Input: the console hart polls the UART every tick (t1_vcon_tick) and sends bytes to
+ * the focused VM (its UART, or virtio console when its command line says console=hvc).
+ * Ctrl-A starts an escape (the same keys as type 2, docs/cli.md, plus c):
+ *   Ctrl-A c  management prompt (mgmt.c)   Ctrl-A n  focus the next running VM
+ *   Ctrl-A a  a literal Ctrl-A             Ctrl-A h  help
+ *   Ctrl-A x  stop every VM (the machine then powers off)
+ */
+#include <duo/host.h>
+#include <duo/lib.h>
+#include <duo/virtio.h>
+#include <duo/vm.h>
+
+#include "hv.h"
+
+#define CTRL_A 0x01
+
+static struct duo_lock con_lock = DUO_LOCK_INIT;
+static struct t1_vm *open_vm; /* whose unfinished line is on screen */
+static bool col_open;	      /* the cursor is not at the start of a line */
+static bool esc, in_mgmt;
+struct t1_vm *t1_focus;
+
+void t1_con_lock(void)
+{
+	duo_lock(&con_lock);
+}
+
+void t1_con_unlock(void)
+{
+	duo_unlock(&con_lock);
+}
+
+static void put_bytes(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\n')
+			t1_serial_putc('\r');
+		t1_serial_putc(s[i]);
+	}
+}
+
+void t1_con_raw(const char *s, size_t n)
+{
+	if (!n)
+		return;
+	if (col_open && open_vm)
+		put_bytes("\n", 1);
+	open_vm = NULL;
+	put_bytes(s, n);
+	col_open = s[n - 1] != '\n';
+}
+
+/* emit - show text of tvm's current line; complete: it ends here. Lock held. */
+static void emit(struct t1_vm *tvm, const char *text, size_t n, bool complete)
+{
+	if (open_vm != tvm || !col_open) {
+		if (col_open)
+			put_bytes("\n", 1);
+		t1_serial_putc('[');
+		put_bytes(tvm->vm.cfg.name, duo_strlen(tvm->vm.cfg.name));
+		put_bytes("] ", 2);
+	}
+	put_bytes(text, n);
+	if (complete) {
+		put_bytes("\n", 1);
+		open_vm = NULL;
+		col_open = false;
+	} else {
+		open_vm = tvm;
+		col_open = true;
+	}
+}
+
+void host_console_write(struct vm *vm, const char *buf, size_t n)
+{
+	struct t1_vm *tvm = t1_vm_of(vm);
+	duo_lock(&con_lock);
+	for (size_t i = 0; i < n; i++) {
+		char ch = buf[i];
+		if (ch == '\r')
+			continue;
+		if (ch == '\n') {
+			emit(tvm, tvm->line, tvm->line_len, true);
+			tvm->line_len = 0;
+			continue;
+		}
+		if (tvm->line_len == sizeof(tvm->line)) {
+			emit(tvm, tvm->line, tvm->line_len, false);
+			tvm->line_len = 0;
+		}
+		tvm->line[tvm->line_len++] = ch;
+	}
+	tvm->line_fresh = true;
+	duo_unlock(&con_lock);
+}
+
+/* Show every VM's unfinished line that had no new bytes since the last call. */
+static void flush_idle(bool all)
+{
+	duo_lock(&con_lock);
+	for (unsigned i = 0; i < t1.nvms; i++) {
+		struct t1_vm *tvm = t1.vms[i];
+		if (tvm->line_len && (all || !tvm->line_fresh)) {
+			emit(tvm, tvm->line, tvm->line_len, false);
+			tvm->line_len = 0;
+		}
+		tvm->line_fresh = false;
+	}
+	duo_unlock(&con_lock);
+}
+
+void t1_vcon_flush_all(void)
+{
+	flush_idle(true);
+}
+
+static bool wants_hvc(struct t1_vm *tvm)
+{
+	const char *s = tvm->vm.cfg.cmdline;
+	for (; *s; s++)
+		if (!duo_strncmp(s, "console=hvc", 11))
+			return true;
+	return false;
+}
+
+static void focus_next(void)
+{
+	unsigned cur = 0;
+	for (unsigned i = 0; i < t1.nvms; i++)
+		if (t1.vms[i] == t1_focus)
+			cur = i;
+	for (unsigned k = 1; k <= t1.nvms; k++) {
+		struct t1_vm *tvm = t1.vms[(cur + k) % t1.nvms];
+		if (tvm->vm.state == VM_RUNNING || k == t1.nvms) {
+			t1_focus = tvm;
+			break;
+		}
+	}
+	t1_printf("[duovisor] input goes to [%s]\n", t1_focus->vm.cfg.name);
+}
+
+static void to_guest(u8 ch)
+{
+	struct t1_vm *tvm = t1_focus;
+	if (!tvm || tvm->vm.state != VM_RUNNING)
+		return; /* nobody to type into: dropped */
+	if (wants_hvc(tvm))
+		virtio_console_input(&tvm->vm, &ch, 1);
+	else
+		vm_console_input(&tvm->vm, &ch, 1);
+}
+
+void t1_vcon_input(u8 ch)
+{
+	if (esc) {
+		esc = false;
+		switch (ch) {
+		case 'c':
+			if (in_mgmt) {
+				in_mgmt = false;
+				t1_printf("\n[duovisor] back to [%s]\n", t1_focus->vm.cfg.name);
+			} else {
+				in_mgmt = true;
+				t1_mgmt_enter();
+			}
+			return;
+		case 'n':
+			focus_next();
+			return;
+		case 'a':
+		case CTRL_A:
+			break; /* a literal Ctrl-A */
+		case 'h':
+			t1_printf(
+				"[duovisor] Ctrl-A c management prompt, Ctrl-A n next VM, Ctrl-A a "
+				"literal Ctrl-A, Ctrl-A x stop every VM, Ctrl-A h this help "
+				"(input goes to [%s])\n",
+				t1_focus->vm.cfg.name);
+			return;
+		case 'x':
+			t1_mgmt_exec((char[]){ "stop all" });
+			return;
+		default:
+			return; /* unknown escape: swallowed */
+		}
+		ch = CTRL_A;
+	} else if (ch == CTRL_A) {
+		esc = true;
+		return;
+	}
+	if (in_mgmt) {
+		in_mgmt = t1_mgmt_input(ch);
+		return;
+	}
+	to_guest(ch);
+}
+
+void t1_vcon_tick(void)
+{
+	/* Bounded per tick so a stream of input cannot starve the hart's guest. */
+	for (int n = 0; n < 64; n++) {
+		int ch = t1_serial_getc();
+		if (ch < 0)
+			break;
+		t1_vcon_input((u8)ch);
+	}
+	flush_idle(false);
+}
