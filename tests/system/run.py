@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""run.py - duovisor's system-test runner: boot real guests on a machine and check them.
+
+    python3 tests/system/run.py --machine qemu|type2|type1 [-k FILTER] [-v] [--list]
+
+The machine is a parameter (machines.py): the same tests (cases.py) run on QEMU + OpenSBI
+(the reference), on `duovisor run` (type 2) and on `duovisor type1`. Each test starts the
+machine on a pty, drives every VM's console with an expect/send script (script.py) and
+stops everything it started. A test that cannot run on this machine (program not built,
+guest image missing, several VMs on qemu) is SKIPPED with the reason. On a failure the
+last 40 lines of console output are printed; full logs are in
+build/tests/system/<machine>/<test>.log. The last line is "N passed, N failed, N skipped";
+the exit status is 1 if anything failed. Python 3 standard library only.
+"""
+
+import argparse
+import os
+import shutil
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import cases  # noqa: E402
+from console import Console, Timeout  # noqa: E402
+from machines import MACHINES, ROOT  # noqa: E402
+from script import Context, Failure, Skip, run_script  # noqa: E402
+
+
+def selected(tests, filters):
+    if not filters:
+        return tests
+    return [t for t in tests if any(f in t.name for f in filters)]
+
+
+def skip_reason(test, machine):
+    if len(test.vms) > 1 and not machine.multi_vm:
+        return "%s runs one VM per program; %d-VM tests need type2/type1" % (
+            machine.name, len(test.vms))
+    for vm in test.vms:
+        f = vm.missing()
+        if f:
+            hint = "make guests" if "/guests/Image" in f or "initramfs" in f else "make"
+            return "%s missing (%s)" % (os.path.relpath(f, ROOT), hint)
+    return None
+
+
+def run_test(test, machine, logdir, echo):
+    """Returns (status, reason, notes, tail) with status PASS / FAIL / SKIP."""
+    why = skip_reason(test, machine)
+    if why:
+        return "SKIP", why, [], []
+    workdir = os.path.join(logdir, test.name)
+    shutil.rmtree(workdir, ignore_errors=True)
+    os.makedirs(workdir)
+    argv = machine.command(test.vms, workdir)
+    console = Console(argv, [v.name for v in test.vms], os.path.join(logdir, test.name + ".log"),
+                      echo=echo, cwd=ROOT)
+    ctx = Context(console, machine, test.vms,
+                  time.monotonic() + test.budget * machine.slowness)
+    status, reason = "PASS", ""
+    try:
+        run_script(ctx, test.steps)
+    except Skip as e:
+        status, reason = "SKIP", str(e)
+    except (Failure, Timeout) as e:
+        status, reason = "FAIL", str(e)
+    except Exception as e:  # a harness bug must not take the other tests down
+        status, reason = "FAIL", "harness error: %s: %s" % (type(e).__name__, e)
+    finally:
+        console.close()
+    tail = console.tail(40) if status == "FAIL" else []
+    return status, reason, ctx.notes, tail
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    ap.add_argument("--machine", choices=sorted(MACHINES), default="qemu")
+    ap.add_argument("-k", dest="filters", action="append", default=[],
+                    help="run only tests whose name contains FILTER (repeatable)")
+    ap.add_argument("-v", "--verbose", action="store_true", help="echo console output")
+    ap.add_argument("--list", action="store_true", help="list the tests and exit")
+    args = ap.parse_args()
+
+    machine = MACHINES[args.machine]
+    tests = selected(cases.all_tests(), args.filters)
+    if args.list:
+        for t in tests:
+            print("%-32s %d VM(s)  %s" % (t.name, len(t.vms), t.doc))
+        return 0
+
+    logdir = os.path.join(ROOT, "build", "tests", "system", machine.name)
+    os.makedirs(logdir, exist_ok=True)
+    print("system tests on %s: %s" % (machine.name, machine.describe()))
+    ok, why = machine.available()
+    counts = {"PASS": 0, "FAIL": 0, "SKIP": 0}
+    start = time.monotonic()
+    for t in tests:
+        t0 = time.monotonic()
+        if not ok:
+            status, reason, notes, tail = "SKIP", why, [], []
+        else:
+            status, reason, notes, tail = run_test(t, machine, logdir, args.verbose)
+        counts[status] += 1
+        took = time.monotonic() - t0
+        if status == "PASS":
+            print("PASS %s (%.1f s)%s" % (t.name, took, "; " + "; ".join(notes) if notes else ""))
+        elif status == "SKIP":
+            print("SKIP %s: %s" % (t.name, reason))
+        else:
+            print("FAIL %s (%.1f s): %s" % (t.name, took, reason))
+            print("---- last %d lines of console output (log: %s) ----" % (
+                len(tail), os.path.relpath(os.path.join(logdir, t.name + ".log"), ROOT)))
+            for line in tail:
+                print("    " + line)
+            print("----")
+        sys.stdout.flush()
+    print("system tests on %s took %.0f s" % (machine.name, time.monotonic() - start))
+    print("%d passed, %d failed, %d skipped" % (counts["PASS"], counts["FAIL"], counts["SKIP"]))
+    return 1 if counts["FAIL"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

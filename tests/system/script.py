@@ -1,0 +1,148 @@
+"""script.py - the interaction scripts of the system tests: steps and the context they run in.
+
+A test is a list of VMs and a list of steps run in order against one Console:
+  Expect(regex, vm, timeout)   wait for output from that VM (None: the first VM)
+  Send(line, vm)               type a line into that VM (moving the input there first)
+  ExpectExit(status, timeout)  the machine's program ends by itself with that status
+  Stopped(vm)                  note that a VM powered off (input moves on by itself)
+  Sleep(seconds)
+  Call(fn)                     fn(ctx) for checks that need code (checksums, summaries)
+Timeouts are in seconds on QEMU and are scaled by the machine's slowness. Any step may
+raise Failure (or console.Timeout) to fail the test with a one-line reason.
+"""
+
+import re
+import time
+
+from console import Timeout
+
+
+class Failure(Exception):
+    """The test failed; the message is the one-line reason."""
+
+
+class Skip(Exception):
+    """The test cannot run here; the message says why."""
+
+
+class Context:
+    """What steps see: the console, the machine, the VMs and a scratch dict."""
+
+    def __init__(self, console, machine, vms, deadline):
+        self.console = console
+        self.machine = machine
+        self.vms = vms
+        self.names = [v.name for v in vms]
+        self.running = list(self.names)
+        self.input_vm = self.names[0]
+        self.deadline = deadline
+        self.data = {}
+        self.notes = []
+
+    def scaled(self, seconds):
+        t = seconds * self.machine.slowness
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise Failure("the test's time budget is used up")
+        return min(t, left)
+
+    def expect(self, pattern, vm=None, timeout=30):
+        return self.console.expect(pattern, vm=vm, timeout=self.scaled(timeout))
+
+    def text(self, vm=None):
+        return self.console.stream(vm).text
+
+    def send(self, line, vm=None):
+        vm = vm or self.names[0]
+        if vm != self.input_vm:
+            if vm not in self.running:
+                raise Failure("cannot type into %s: it is not running" % vm)
+            for _ in range(len(self.names)):
+                self.machine.select_input(self.console)
+                i = self.running.index(self.input_vm) if self.input_vm in self.running else -1
+                self.input_vm = self.running[(i + 1) % len(self.running)]
+                time.sleep(0.3)  # let the switch happen before the first key
+                if self.input_vm == vm:
+                    break
+        self.console.send(line + "\n")
+
+    def stopped(self, vm):
+        """vm powered off: input moves to the next running VM (docs/cli.md)."""
+        if vm not in self.running:
+            return
+        i = self.running.index(vm)
+        self.running.remove(vm)
+        if self.input_vm == vm and self.running:
+            self.input_vm = self.running[i % len(self.running)]
+
+    def note(self, msg):
+        self.notes.append(msg)
+
+
+class Step:
+    def run(self, ctx):
+        raise NotImplementedError
+
+
+class Expect(Step):
+    def __init__(self, pattern, vm=None, timeout=30):
+        self.pattern, self.vm, self.timeout = pattern, vm, timeout
+
+    def run(self, ctx):
+        ctx.expect(self.pattern, self.vm, self.timeout)
+
+
+class Send(Step):
+    def __init__(self, line, vm=None):
+        self.line, self.vm = line, vm
+
+    def run(self, ctx):
+        ctx.send(self.line, self.vm)
+
+
+class ExpectExit(Step):
+    def __init__(self, status=0, timeout=30):
+        self.status, self.timeout = status, timeout
+
+    def run(self, ctx):
+        rc = ctx.console.wait_exit(ctx.scaled(self.timeout))
+        if rc is None:
+            raise Failure("the machine did not exit within %.0f s" % ctx.scaled(self.timeout))
+        if rc != self.status:
+            raise Failure("the machine exited with status %s, want %s" % (rc, self.status))
+
+
+class Stopped(Step):
+    def __init__(self, vm):
+        self.vm = vm
+
+    def run(self, ctx):
+        ctx.stopped(self.vm)
+
+
+class Sleep(Step):
+    def __init__(self, seconds):
+        self.seconds = seconds
+
+    def run(self, ctx):
+        end = time.monotonic() + self.seconds
+        while time.monotonic() < end:
+            ctx.console.pump(max(0.0, min(0.2, end - time.monotonic())))
+
+
+class Call(Step):
+    def __init__(self, fn):
+        self.fn = fn
+
+    def run(self, ctx):
+        self.fn(ctx)
+
+
+def run_script(ctx, steps):
+    """Run steps in order; Failure/Timeout propagate with their reason."""
+    for step in steps:
+        step.run(ctx)
+
+
+def lines_matching(text, pattern):
+    return re.findall(pattern, text, re.M)
