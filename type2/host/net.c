@@ -1,0 +1,546 @@
+/*
+ * net.c - type 2's host networks for virtio-net modes "user" (libslirp NAT) and "tap"
+ * (see net.h), and duo/host.h's host_net_tx.
+ *
+ * One struct t2_net per such network, each with one poll thread. libslirp is not
+ * thread-safe, so every call into a Slirp instance happens under that network's mutex:
+ * slirp_input from the transmitting vCPU, slirp_pollfds_* and timers on the poll thread.
+ * Frames slirp emits (send_packet) go straight into the guest with virtio_net_rx, which
+ * takes only the device lock; host_net_tx is called without it, so there is no lock
+ * cycle. A TAP network reads frames on its poll thread and writes them from the vCPU
+ * (non-blocking: a full TAP queue drops the frame, counted by virtio-net).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <poll.h>
+#include <pthread.h>
+#include <slirp/libslirp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <duo/err.h>
+#include <duo/host.h>
+#include <duo/log.h>
+#include <duo/netsw.h>
+#include <duo/virtio.h>
+#include <duo/vm.h>
+
+#include "net.h"
+
+#define MAX_HOST_NETS 64
+#define GUEST_ADDR "10.0.2.15"
+#define POLL_MAX_MS 1000
+
+struct t2_timer {
+	SlirpTimerId id;
+	void *cb_opaque;
+	int64_t expire_ms; /* -1: not armed */
+	struct t2_timer *next;
+};
+
+struct t2_net {
+	struct vm *vm;
+	unsigned idx;
+	enum net_mode mode;
+	pthread_mutex_t mu; /* the Slirp instance, timers and pollfds */
+	Slirp *slirp;
+	struct t2_timer *timers;
+	int tapfd;
+	int evfd; /* wakes the poll thread (notify, stop) */
+	pthread_t thread;
+	volatile int stop;
+	struct pollfd *pfd;
+	unsigned npfd, cap;
+};
+
+static struct t2_net *nets[MAX_HOST_NETS];
+static pthread_mutex_t nets_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static void wake(struct t2_net *n)
+{
+	u64 one = 1;
+	if (write(n->evfd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		return;
+}
+
+static void deliver(struct t2_net *n, const void *frame, size_t len)
+{
+	struct virtio_dev *d = virtio_net_dev(n->vm, n->idx);
+	if (d)
+		virtio_net_rx(d, frame, len); /* refusals are counted by virtio-net */
+}
+
+/* ---- libslirp callbacks (called with n->mu held) ------------------------------------ */
+
+static ssize_t cb_send_packet(const void *buf, size_t len, void *opaque)
+{
+	deliver(opaque, buf, len);
+	return (ssize_t)len;
+}
+
+static void cb_guest_error(const char *msg, void *opaque)
+{
+	struct t2_net *n = opaque;
+	duo_log(n->vm, LOG_WARN, "nets[%u] user: %s", n->idx, msg);
+}
+
+static int64_t cb_clock_get_ns(void *opaque)
+{
+	return now_ns();
+}
+
+static void *cb_timer_new_opaque(SlirpTimerId id, void *cb_opaque, void *opaque)
+{
+	struct t2_net *n = opaque;
+	struct t2_timer *t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->id = id;
+	t->cb_opaque = cb_opaque;
+	t->expire_ms = -1;
+	t->next = n->timers;
+	n->timers = t;
+	return t;
+}
+
+static void cb_timer_free(void *timer, void *opaque)
+{
+	struct t2_net *n = opaque;
+	for (struct t2_timer **p = &n->timers; *p; p = &(*p)->next)
+		if (*p == timer) {
+			*p = (*p)->next;
+			free(timer);
+			return;
+		}
+}
+
+static void cb_timer_mod(void *timer, int64_t expire_ms, void *opaque)
+{
+	struct t2_timer *t = timer;
+	if (t)
+		t->expire_ms = expire_ms;
+	wake(opaque);
+}
+
+static void cb_register_poll_fd(int fd, void *opaque)
+{
+}
+
+static void cb_unregister_poll_fd(int fd, void *opaque)
+{
+}
+
+static void cb_notify(void *opaque)
+{
+	wake(opaque);
+}
+
+static const SlirpCb slirp_cbs = {
+	.send_packet = cb_send_packet,
+	.guest_error = cb_guest_error,
+	.clock_get_ns = cb_clock_get_ns,
+	.timer_free = cb_timer_free,
+	.timer_mod = cb_timer_mod,
+	.register_poll_fd = cb_register_poll_fd,
+	.unregister_poll_fd = cb_unregister_poll_fd,
+	.notify = cb_notify,
+	.timer_new_opaque = cb_timer_new_opaque,
+};
+
+static int add_pollfd(struct t2_net *n, int fd, short events)
+{
+	if (n->npfd == n->cap) {
+		unsigned cap = n->cap ? 2 * n->cap : 16;
+		struct pollfd *p = realloc(n->pfd, cap * sizeof(*p));
+		if (!p)
+			return -1;
+		n->pfd = p;
+		n->cap = cap;
+	}
+	n->pfd[n->npfd] = (struct pollfd){ .fd = fd, .events = events };
+	return (int)n->npfd++;
+}
+
+static int cb_add_poll(int fd, int events, void *opaque)
+{
+	short ev = 0;
+	if (events & SLIRP_POLL_IN)
+		ev |= POLLIN;
+	if (events & SLIRP_POLL_OUT)
+		ev |= POLLOUT;
+	if (events & SLIRP_POLL_PRI)
+		ev |= POLLPRI;
+	return add_pollfd(opaque, fd, ev);
+}
+
+static int cb_get_revents(int idx, void *opaque)
+{
+	struct t2_net *n = opaque;
+	int r = 0;
+	if (idx < 0 || (unsigned)idx >= n->npfd)
+		return 0;
+	short re = n->pfd[idx].revents;
+	if (re & POLLIN)
+		r |= SLIRP_POLL_IN;
+	if (re & POLLOUT)
+		r |= SLIRP_POLL_OUT;
+	if (re & POLLPRI)
+		r |= SLIRP_POLL_PRI;
+	if (re & POLLERR)
+		r |= SLIRP_POLL_ERR;
+	if (re & POLLHUP)
+		r |= SLIRP_POLL_HUP;
+	return r;
+}
+
+/* ---- poll threads -------------------------------------------------------------------- */
+
+static void drain_evfd(struct t2_net *n)
+{
+	u64 v;
+	if (read(n->evfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+}
+
+/* run_timers - fire what is due (at most 16: a handler may re-arm itself), then shorten
+ * *timeout to the next expiry. */
+static void run_timers(struct t2_net *n, uint32_t *timeout)
+{
+	for (int fired = 0; fired < 16; fired++) {
+		int64_t now = now_ns() / 1000000;
+		struct t2_timer *due = NULL;
+		for (struct t2_timer *t = n->timers; t && !due; t = t->next)
+			if (t->expire_ms >= 0 && t->expire_ms <= now)
+				due = t;
+		if (!due)
+			break;
+		due->expire_ms = -1;
+		slirp_handle_timer(n->slirp, due->id, due->cb_opaque);
+	}
+	int64_t now = now_ns() / 1000000;
+	for (struct t2_timer *t = n->timers; t; t = t->next) {
+		if (t->expire_ms < 0)
+			continue;
+		int64_t left = t->expire_ms > now ? t->expire_ms - now : 0;
+		if ((uint64_t)left < *timeout)
+			*timeout = (uint32_t)left;
+	}
+}
+
+static void *user_thread(void *arg)
+{
+	struct t2_net *n = arg;
+	while (!n->stop) {
+		uint32_t timeout = POLL_MAX_MS;
+		pthread_mutex_lock(&n->mu);
+		n->npfd = 0;
+		add_pollfd(n, n->evfd, POLLIN);
+		slirp_pollfds_fill(n->slirp, &timeout, cb_add_poll, n);
+		run_timers(n, &timeout);
+		pthread_mutex_unlock(&n->mu);
+		int r = poll(n->pfd, n->npfd, (int)timeout);
+		if (n->pfd[0].revents & POLLIN)
+			drain_evfd(n);
+		pthread_mutex_lock(&n->mu);
+		slirp_pollfds_poll(n->slirp, r < 0 && errno != EINTR, cb_get_revents, n);
+		pthread_mutex_unlock(&n->mu);
+	}
+	return NULL;
+}
+
+static void *tap_thread(void *arg)
+{
+	struct t2_net *n = arg;
+	static __thread u8 frame[65536];
+	while (!n->stop) {
+		struct pollfd p[2] = { { .fd = n->evfd, .events = POLLIN },
+				       { .fd = n->tapfd, .events = POLLIN } };
+		if (poll(p, 2, POLL_MAX_MS) < 0)
+			continue;
+		if (p[0].revents & POLLIN)
+			drain_evfd(n);
+		if (p[1].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+			duo_log(n->vm, LOG_ERR, "nets[%u] tap: device went away", n->idx);
+			break;
+		}
+		/* At most 64 frames per wake-up so a host flood cannot starve stop requests. */
+		for (int i = 0; i < 64 && (p[1].revents & POLLIN); i++) {
+			ssize_t len = read(n->tapfd, frame, sizeof(frame));
+			if (len <= 0)
+				break;
+			deliver(n, frame, (size_t)len);
+		}
+	}
+	return NULL;
+}
+
+/* ---- setup ----------------------------------------------------------------------------- */
+
+static int parse_addr(const char *s, size_t len, u32 def, u32 *out)
+{
+	char buf[INET_ADDRSTRLEN];
+	struct in_addr a;
+	if (len == 0) {
+		*out = def;
+		return 0;
+	}
+	if (len >= sizeof(buf))
+		return DUO_EINVAL;
+	memcpy(buf, s, len);
+	buf[len] = 0;
+	if (inet_pton(AF_INET, buf, &a) != 1)
+		return DUO_EINVAL;
+	*out = a.s_addr;
+	return 0;
+}
+
+static int parse_port(const char *s, size_t len, u16 *out)
+{
+	unsigned v = 0;
+	if (len == 0 || len > 5)
+		return DUO_EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return DUO_EINVAL;
+		v = v * 10 + (unsigned)(s[i] - '0');
+	}
+	if (v == 0 || v > 65535)
+		return DUO_EINVAL;
+	*out = (u16)v;
+	return 0;
+}
+
+/* parse_side - "addr:port" (addr may be empty) of length len. */
+static int parse_side(const char *s, size_t len, u32 def, u32 *addr, u16 *port)
+{
+	const char *colon = memchr(s, ':', len);
+	if (!colon)
+		return DUO_EINVAL;
+	size_t alen = (size_t)(colon - s);
+	if (parse_addr(s, alen, def, addr))
+		return DUO_EINVAL;
+	return parse_port(colon + 1, len - alen - 1, port);
+}
+
+int t2_net_parse_hostfwd(const char *rule, struct t2_hostfwd *out)
+{
+	const char *p = rule;
+	memset(out, 0, sizeof(*out));
+	if (!strncmp(p, "tcp:", 4)) {
+		p += 4;
+	} else if (!strncmp(p, "udp:", 4)) {
+		out->udp = true;
+		p += 4;
+	} else if (*p == ':') {
+		p += 1; /* protocol omitted: tcp */
+	} else {
+		return DUO_EINVAL;
+	}
+	const char *dash = strchr(p, '-');
+	if (!dash || strchr(dash + 1, '-'))
+		return DUO_EINVAL;
+	if (parse_side(p, (size_t)(dash - p), htonl(INADDR_ANY), &out->haddr, &out->hport))
+		return DUO_EINVAL;
+	return parse_side(dash + 1, strlen(dash + 1), inet_addr(GUEST_ADDR), &out->gaddr,
+			  &out->gport);
+}
+
+static int start_user(struct t2_net *n, const struct vm_net_cfg *c)
+{
+	SlirpConfig sc = { 0 };
+	sc.version = 4;
+	sc.in_enabled = true;
+	inet_pton(AF_INET, "10.0.2.0", &sc.vnetwork);
+	inet_pton(AF_INET, "255.255.255.0", &sc.vnetmask);
+	inet_pton(AF_INET, "10.0.2.2", &sc.vhost);
+	inet_pton(AF_INET, GUEST_ADDR, &sc.vdhcp_start);
+	inet_pton(AF_INET, "10.0.2.3", &sc.vnameserver);
+	sc.vhostname = "duovisor";
+	sc.if_mtu = 1500;
+	sc.if_mru = 1500;
+	n->slirp = slirp_new(&sc, &slirp_cbs, n);
+	if (!n->slirp) {
+		duo_log(n->vm, LOG_ERR, "nets[%u] user: libslirp failed to start", n->idx);
+		return DUO_ENOMEM;
+	}
+	for (unsigned i = 0; i < c->nhostfwd && i < CFG_MAX_HOSTFWD; i++) {
+		struct t2_hostfwd f;
+		struct in_addr h, g;
+		if (t2_net_parse_hostfwd(c->hostfwd[i], &f)) {
+			duo_log(n->vm, LOG_ERR, "nets[%u] hostfwd \"%s\": expected "
+				"[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport", n->idx,
+				c->hostfwd[i]);
+			return DUO_EINVAL;
+		}
+		h.s_addr = f.haddr;
+		g.s_addr = f.gaddr;
+		if (slirp_add_hostfwd(n->slirp, f.udp, h, f.hport, g, f.gport)) {
+			duo_log(n->vm, LOG_ERR, "nets[%u] hostfwd \"%s\": cannot listen on host port "
+				"%u (in use?)", n->idx, c->hostfwd[i], f.hport);
+			return DUO_EBUSY;
+		}
+	}
+	return 0;
+}
+
+static int start_tap(struct t2_net *n, const struct vm_net_cfg *c)
+{
+	struct ifreq ifr = { 0 };
+	n->tapfd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (n->tapfd < 0) {
+		duo_log(n->vm, LOG_ERR, "nets[%u] tap %s: cannot open /dev/net/tun: %s", n->idx,
+			c->tap, strerror(errno));
+		return DUO_EIO;
+	}
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", c->tap);
+	if (ioctl(n->tapfd, TUNSETIFF, &ifr)) {
+		duo_log(n->vm, LOG_ERR, "nets[%u] tap %s: cannot attach: %s", n->idx, c->tap,
+			strerror(errno));
+		return DUO_EIO;
+	}
+	return 0;
+}
+
+static void free_net(struct t2_net *n)
+{
+	if (n->slirp)
+		slirp_cleanup(n->slirp); /* frees its timers through cb_timer_free */
+	while (n->timers)
+		cb_timer_free(n->timers, n);
+	if (n->tapfd >= 0)
+		close(n->tapfd);
+	if (n->evfd >= 0)
+		close(n->evfd);
+	pthread_mutex_destroy(&n->mu);
+	free(n->pfd);
+	free(n);
+}
+
+static int open_one(struct vm *vm, unsigned i, struct t2_net **out)
+{
+	const struct vm_net_cfg *c = &vm->cfg.nets[i];
+	struct t2_net *n = calloc(1, sizeof(*n));
+	int r;
+	if (!n)
+		return DUO_ENOMEM;
+	n->vm = vm;
+	n->idx = i;
+	n->mode = c->mode;
+	n->tapfd = -1;
+	pthread_mutex_init(&n->mu, NULL);
+	n->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (n->evfd < 0) {
+		r = DUO_EIO;
+		goto fail;
+	}
+	r = c->mode == NET_USER ? start_user(n, c) : start_tap(n, c);
+	if (r)
+		goto fail;
+	if (pthread_create(&n->thread, NULL, c->mode == NET_USER ? user_thread : tap_thread, n)) {
+		duo_log(vm, LOG_ERR, "nets[%u]: cannot start its thread", i);
+		r = DUO_ENOMEM;
+		goto fail;
+	}
+	*out = n;
+	return 0;
+fail:
+	free_net(n);
+	return r;
+}
+
+static void stop_net(struct t2_net *n)
+{
+	n->stop = 1;
+	wake(n);
+	pthread_join(n->thread, NULL);
+	free_net(n);
+}
+
+int t2_net_open(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->cfg.nnets && i < CFG_MAX_NETS; i++) {
+		if (vm->cfg.nets[i].mode == NET_SWITCH)
+			continue;
+		struct t2_net *n = NULL;
+		int r = open_one(vm, i, &n);
+		unsigned slot = MAX_HOST_NETS;
+		if (!r) {
+			pthread_mutex_lock(&nets_mu);
+			for (slot = 0; slot < MAX_HOST_NETS && nets[slot]; slot++)
+				;
+			if (slot < MAX_HOST_NETS)
+				__atomic_store_n(&nets[slot], n, __ATOMIC_RELEASE);
+			pthread_mutex_unlock(&nets_mu);
+			if (slot == MAX_HOST_NETS) {
+				stop_net(n);
+				r = DUO_ENOMEM;
+			}
+		}
+		if (r) {
+			t2_net_close(vm);
+			return r;
+		}
+	}
+	return 0;
+}
+
+void t2_net_close(struct vm *vm)
+{
+	for (unsigned s = 0; s < MAX_HOST_NETS; s++) {
+		pthread_mutex_lock(&nets_mu);
+		struct t2_net *n = nets[s];
+		if (n && n->vm == vm)
+			__atomic_store_n(&nets[s], NULL, __ATOMIC_RELEASE);
+		else
+			n = NULL;
+		pthread_mutex_unlock(&nets_mu);
+		if (n)
+			stop_net(n);
+	}
+}
+
+/* find - the running host network for (vm, net); the vCPUs that call host_net_tx are
+ * stopped before t2_net_close frees it. */
+static struct t2_net *find(struct vm *vm, unsigned net)
+{
+	for (unsigned s = 0; s < MAX_HOST_NETS; s++) {
+		struct t2_net *n = __atomic_load_n(&nets[s], __ATOMIC_ACQUIRE);
+		if (n && n->vm == vm && n->idx == net)
+			return n;
+	}
+	return NULL;
+}
+
+int host_net_tx(struct vm *vm, unsigned net, const void *frame, size_t len)
+{
+	struct t2_net *n = find(vm, net);
+	if (!n)
+		return DUO_ENOENT;
+	if (n->mode == NET_USER) {
+		pthread_mutex_lock(&n->mu);
+		slirp_input(n->slirp, frame, (int)len);
+		pthread_mutex_unlock(&n->mu);
+		return 0;
+	}
+	ssize_t w = write(n->tapfd, frame, len);
+	if (w == (ssize_t)len)
+		return 0;
+	return w < 0 && errno == EAGAIN ? DUO_EAGAIN : DUO_EIO;
+}
