@@ -92,6 +92,40 @@ class Demux:
         log.append((self.target, s))
 
 
+class Transcript:
+    """All output in arrival order, one "[stream] " tag per line when there are several
+    VMs, written through to the log file and kept for the failure report."""
+
+    def __init__(self, logfile, tagged):
+        self.logfile = logfile
+        self.tagged = tagged
+        self.col0 = True
+        self.last = None
+        self.lines = []
+        self.current = ""
+
+    def write(self, stream, s):
+        for piece in s.splitlines(True):
+            if self.tagged and (self.col0 or stream != self.last):
+                if not self.col0:
+                    self._put("\n")
+                self._put("[%s] " % stream)
+            self._put(piece)
+            self.last = stream
+
+    def _put(self, s):
+        self.logfile.write(s)
+        self.col0 = s.endswith("\n")
+        self.current += s
+        if self.col0:
+            self.lines.append(self.current[:-1])
+            self.current = ""
+            del self.lines[:-200]
+
+    def tail(self, n):
+        return (self.lines + ([self.current] if self.current else []))[-n:]
+
+
 class Console:
     """A running machine: its process, its pty and the streams of its VMs."""
 
@@ -106,6 +140,7 @@ class Console:
         self.log = []  # (stream, text) in arrival order
         self.logfile = open(logfile, "w", encoding="utf-8", errors="replace")
         self.logfile.write("$ %s\n" % " ".join(argv))
+        self.transcript = Transcript(self.logfile, multi)
         self.echo = echo
         self.eof = False
         self.returncode = None
@@ -156,9 +191,7 @@ class Console:
         start = len(self.log)
         self.demux.feed(text, self.streams, self.log)
         for stream, s in self.log[start:]:
-            tag = "" if len(self.names) == 1 else "[%s] " % stream
-            self.logfile.write(s if not tag else "".join(
-                tag + ln for ln in s.splitlines(True)))
+            self.transcript.write(stream, s)
             if self.echo:
                 print(s, end="", flush=True)
         self.logfile.flush()
@@ -205,7 +238,10 @@ class Console:
     def send(self, data):
         if isinstance(data, str):
             data = data.encode()
+        if not self.transcript.col0:
+            self.logfile.write("\n")
         self.logfile.write("<<< %r\n" % data)
+        self.transcript.col0 = True
         try:
             os.write(self.master, data)
         except OSError:
@@ -253,7 +289,5 @@ class Console:
         self.logfile.close()
 
     def tail(self, n=40):
-        """The last n lines of all output, VM-prefixed when there are several VMs."""
-        text = "".join(s if len(self.names) == 1 else "".join(
-            "[%s] %s" % (st, ln) for ln in s.splitlines(True)) for st, s in self.log)
-        return text.splitlines()[-n:]
+        """The last n lines of all output, VM-tagged when there are several VMs."""
+        return self.transcript.tail(n)
