@@ -34,3 +34,7 @@ static void run_blob(const char *name, const unsigned char *bin, size_t len, u64
 	}
 
 PROGRAM_TEST(alu)
+PROGRAM_TEST(mem)
+PROGRAM_TEST(trap)
+PROGRAM_TEST(rvc)
+PROGRAM_TEST(paging)

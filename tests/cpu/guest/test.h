@@ -22,7 +22,10 @@
 	.section .text.init;                                                               \
 	.globl _start;                                                                     \
 	_start:                                                                            \
-	li gp, 0
+	li gp, 0;                                                                          \
+	la sp, _stack_top;                                                                 \
+	la t0, trap_handler;                                                               \
+	csrw stvec, t0
 
 /* End of the test's code: pass, and the shared fail path. */
 #define TEST_END                                                                           \
@@ -32,15 +35,20 @@
 	fail : mv a0, gp;                                                                  \
 	li a7, EXIT_ECALL;                                                                 \
 	ecall;                                                                             \
-	1 : j 1b
+	1 : j 1b;                                                                          \
+	TRAP_HANDLER
 
-/* A trap handler that records the trap and resumes at the address in s8. */
+/* The trap handler every guest has: records scause/stval/sepc/sstatus in s9/s10/s11/s7
+ * and resumes at the address in s8, always in S-mode. */
 #define TRAP_HANDLER                                                                       \
 	.balign 4;                                                                         \
 	trap_handler : csrr s9, scause;                                                    \
 	csrr s10, stval;                                                                   \
 	csrr s11, sepc;                                                                    \
+	csrr s7, sstatus;                                                                  \
 	csrw sepc, s8;                                                                     \
+	li t6, 0x100;                                                                      \
+	csrs sstatus, t6;                                                                  \
 	sret
 
 /* EXPECT_TRAP(n, cause, insn...): run insn expecting a synchronous trap with `cause`;
