@@ -172,6 +172,7 @@ struct t1_hart {
 	u64 timer_armed;	   /* last value given to the HS timer */
 	u64 slice_end;
 	u32 loaded_vmid_plus1; /* for VMID-less hardware: flush on change */
+	u64 run_t0;	       /* when the current vCPU was loaded */
 	u64 idle_ticks, busy_ticks, switches;
 };
 

@@ -34,6 +34,13 @@ static unsigned long long ms(u64 ticks)
 	return ticks / (PLAT_TIMEBASE_HZ / 1000);
 }
 
+/* CPU time so far, including the current run of a vCPU that is on a hart (racy: display). */
+static u64 cpu_ticks(struct t1_vcpu *c)
+{
+	u64 start = c->run_start, now = t1_rdtime();
+	return c->cpu_ticks + (c->run == VC_RUNNING && now > start ? now - start : 0);
+}
+
 static void cmd_list(void)
 {
 	t1_printf("%-16s %-9s %5s %-9s %8s %12s\n", "NAME", "STATE", "VCPUS", "POLICY", "MEM_MIB",
@@ -42,7 +49,7 @@ static void cmd_list(void)
 		struct t1_vm *tvm = t1.vms[i];
 		u64 cpu = 0;
 		for (u32 c = 0; c < tvm->vm.nvcpus; c++)
-			cpu += tvm->vc[c].cpu_ticks;
+			cpu += cpu_ticks(&tvm->vc[c]);
 		t1_printf("%-16s %-9s %5u %-9s %8u %12llu%s\n", tvm->vm.cfg.name,
 			  t1_vm_state_name(tvm->vm.state), tvm->vm.nvcpus,
 			  tvm->vm.cfg.cpu_policy == CPU_DEDICATED ? "dedicated" : "shared",
@@ -80,7 +87,7 @@ static void cmd_stats(void)
 			static const char *const run[] = { "off", "runnable", "running",
 							   "blocked" };
 			t1_printf("  vcpu %u: %s, cpu %llu ms, %llu exits\n", c,
-				  vc->run < 4 ? run[vc->run] : "?", ms(vc->cpu_ticks),
+				  vc->run < 4 ? run[vc->run] : "?", ms(cpu_ticks(vc)),
 				  (unsigned long long)vc->exits);
 		}
 	}

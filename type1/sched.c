@@ -316,11 +316,11 @@ void t1_hart_main(struct t1_hart *h)
 	for (;;) {
 		struct t1_vcpu *c = sched_next(h);
 		t1_vcpu_load(h, c);
-		u64 t0 = t1_rdtime();
-		h->slice_end = t0 + T1_SLICE_TICKS;
+		h->run_t0 = t1_rdtime();
+		h->slice_end = h->run_t0 + T1_SLICE_TICKS;
 		enum t1_exit why = run_vcpu(h, c);
 		t1_vcpu_put(h, c);
-		h->busy_ticks += t1_rdtime() - t0;
+		h->busy_ticks += t1_rdtime() - h->run_t0;
 		sched_done(h, c, why);
 	}
 }

@@ -6,9 +6,10 @@
  * the vCPU re-enters or leaves its hart. The exits:
  *   - HS interrupts taken while the guest ran: IPIs (kicks), the scheduler tick;
  *   - ecall from VS: the core's SBI (sbi_dispatch), then sepc += 4 and its action;
- *   - guest-page faults: in a device window, the access is decoded and replayed on the
- *     VM's MMIO bus; anywhere else (outside RAM and devices) the VM is stopped with the
- *     reason logged - other VMs never notice;
+ *   - guest-page faults: in the device aperture (PLIC .. virtio slots), the access is
+ *     decoded and replayed on the VM's MMIO bus, and one no device accepts (a hole, a
+ *     straddle, an FP or atomic access) becomes an access fault in the guest; anywhere
+ *     else outside RAM the VM is stopped with the reason logged - others never notice;
  *   - virtual instruction: WFI (when hstatus.VTW traps it) yields the hart; stimecmp is
  *     emulated when the board lacks Sstc; anything else becomes an illegal-instruction
  *     exception in the guest (PITFALLS 6).
@@ -100,6 +101,17 @@ static enum t1_exit do_sbi(struct t1_vcpu *c)
 	return T1_CONTINUE;
 }
 
+/*
+ * The platform's device aperture (docs/platform.md): PLIC .. last virtio slot. A fault in
+ * it is an MMIO access, or an access fault in the guest where no device answers (a hole
+ * between windows, a straddle). Anything else that is not RAM is an isolation violation.
+ */
+static bool in_aperture(gpa_t gpa)
+{
+	return gpa >= PLAT_PLIC_BASE &&
+	       gpa < PLAT_VIRTIO_BASE + PLAT_VIRTIO_SLOTS * PLAT_VIRTIO_STRIDE;
+}
+
 static enum t1_exit do_guest_page_fault(struct t1_vcpu *c)
 {
 	struct t1_ctx *x = &c->ctx;
@@ -111,16 +123,17 @@ static enum t1_exit do_guest_page_fault(struct t1_vcpu *c)
 	u32 insn;
 	int r;
 
-	if (cause == EXC_INST_GUEST_PAGE) {
-		stop_vm(c, "instruction fetch from guest-physical %llx (pc %llx): not RAM",
+	if (!in_aperture(gpa)) {
+		stop_vm(c, "%s guest-physical %llx (pc %llx): outside RAM and devices",
+			cause == EXC_INST_GUEST_PAGE ? "instruction fetch from"
+			: is_store		     ? "store to"
+						     : "load from",
 			(unsigned long long)gpa, (unsigned long long)x->sepc);
 		return T1_LEAVE;
 	}
-	if (!mmio_find(&vm->bus, gpa, 1)) {
-		stop_vm(c, "%s guest-physical %llx (pc %llx): outside RAM and devices",
-			is_store ? "store to" : "load from", (unsigned long long)gpa,
-			(unsigned long long)x->sepc);
-		return T1_LEAVE;
+	if (cause == EXC_INST_GUEST_PAGE) {
+		t1_inject_exception(c, EXC_INST_ACCESS, x->stval);
+		return T1_CONTINUE;
 	}
 	c->tvm->n_mmio++;
 	/* htinst 0x2000/0x3000/...: the guest's own page-table walk touched a device. */
