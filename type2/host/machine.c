@@ -129,6 +129,7 @@ struct t2_vm *t2_vm_create(const struct vm_config *cfg, u32 id, char *err, size_
 	}
 	pthread_mutex_init(&tvm->con.mu, NULL);
 	tvm->con.at_bol = true;
+	tvm->t0_ns = t2_now_ns(); /* the time CSR counts from here, across reboots */
 	/* Lazily backed: a page costs host memory only once the guest touches it. */
 	ram = mmap(NULL, ram_size, PROT_READ | PROT_WRITE,
 		   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -194,8 +195,6 @@ fail_ram:
 
 int t2_vm_start(struct t2_vm *tvm)
 {
-	if (!tvm->t0_ns)
-		tvm->t0_ns = t2_now_ns();
 	__atomic_store_n(&tvm->vm.state, VM_RUNNING, __ATOMIC_SEQ_CST);
 	for (u32 i = 0; i < tvm->vm.nvcpus; i++) {
 		struct t2_vcpu *tv = &tvm->vcpus[i];

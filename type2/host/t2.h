@@ -75,7 +75,7 @@ struct t2_vm {
 	struct vm vm;
 	struct t2_vcpu vcpus[PLAT_MAX_VCPUS];
 	size_t ram_map;	   /* bytes mmapped at vm.ram */
-	u64 t0_ns;	   /* CLOCK_MONOTONIC at first start: time CSR 0 */
+	u64 t0_ns;	   /* CLOCK_MONOTONIC at creation: time CSR 0 */
 	volatile u32 stop; /* enum t2_stop */
 	char reason[256];  /* written once, by whoever won the stop */
 	bool finished;	   /* main thread: stopped for good (threads joined) */
