@@ -31,10 +31,10 @@ u64 sf_to_int(int fmt, u64 a, int kind, int rm, u32 *fl)
 
 	u64 ival;
 	bool inexact;
-	if (u.e >= 64) {
-		ival = ~0ULL; /* beyond any range: saturate below */
-		inexact = false;
-		goto range;
+	if (u.e >= 64) { /* |value| >= 2^64: beyond every range */
+		*fl |= SF_NV;
+		r = u.sign ? (u64)0 - minmag[kind] : maxv[kind];
+		goto out;
 	}
 	if (u.e < 0) {
 		/* |value| < 1: the fraction is all of it. */
@@ -54,7 +54,6 @@ u64 sf_to_int(int fmt, u64 a, int kind, int rm, u32 *fl)
 		if (sf_rounds_up(u.sign, ival & 1, rest, sh, rm))
 			ival++;
 	}
-range:
 	if (!u.sign) {
 		if (ival > maxv[kind]) {
 			*fl |= SF_NV;
