@@ -3,12 +3,13 @@
  * accesses (HOSTILE.md items 13, 14, 16, 25, 26).
  *
  * 1. Every UART offset and a spread of PLIC registers, read at widths 1/2/4/8, aligned
- *    and misaligned, some straddling two registers or the end of the device window;
+ *    and misaligned, some straddling two registers (all inside the device's window);
  *    harmless writes (zero, to registers that do not break the console) likewise.
  *    Out-of-range PLIC sources and contexts, completing an unclaimed or out-of-range id.
  *    Each access either returns or traps into this guest - both are defined; the device
  *    must still work afterwards (checked).
- * 2. Unmapped addresses: 0x0, RAM end, just below RAM, straddling the end of RAM, the top
+ * 2. Accesses straddling the end of a device window (any answer is defined; reported).
+ *    Unmapped addresses: 0x0, RAM end, just below RAM, straddling the end of RAM, the top
  *    of the address space. A load or store there must trap into the guest as an access
  *    fault - or the hypervisor may stop the VM, which is why every such probe is
  *    announced on the console before it is made.
@@ -19,7 +20,9 @@
 const char rt_guest_name[] = "hostile_mmio";
 
 #define UART 0x10000000UL
+#define UART_SIZE 0x100
 #define PLIC 0x0c000000UL
+#define PLIC_SIZE 0x600000
 #define PLIC_ENABLE(c) (PLIC + 0x2000 + 0x80 * (c))
 #define PLIC_THRESHOLD(c) (PLIC + 0x200000 + 0x1000 * (c))
 #define PLIC_CLAIM(c) (PLIC_THRESHOLD(c) + 4)
@@ -28,15 +31,18 @@ static const unsigned widths[] = { 1, 2, 4, 8 };
 static unsigned long n_access, n_fault;
 static int ctx;
 
-/* sweep - read (and, if write, store zero) at each offset and width; count traps. */
-static void sweep(const char *what, uintptr_t base, const unsigned long *offs, unsigned n,
-		  bool write)
+/* sweep - read (and, if write, store zero) at each offset and width that stays inside
+ * the device's window of `size` bytes; count traps. Leaving the window is phase 2's. */
+static void sweep(const char *what, uintptr_t base, unsigned long size,
+		  const unsigned long *offs, unsigned n, bool write)
 {
 	unsigned long before = n_fault, i, w;
 	struct rt_probe p;
 
 	for (i = 0; i < n; i++) {
 		for (w = 0; w < 4; w++) {
+			if (offs[i] + widths[w] > size)
+				continue;
 			rt_probe_read(base + offs[i], widths[w], &p);
 			n_access++;
 			n_fault += p.faulted;
@@ -47,22 +53,22 @@ static void sweep(const char *what, uintptr_t base, const unsigned long *offs, u
 			n_fault += p.faulted;
 		}
 	}
-	rt_printf("hostile_mmio: %s: %u offsets x 4 widths %s, %lu trapped\n", what, n,
+	rt_printf("hostile_mmio: %s: %u offsets x widths 1/2/4/8 %s, %lu trapped\n", what, n,
 		  write ? "read+write" : "read", n_fault - before);
 }
 
 static void uart_barrage(void)
 {
-	static unsigned long reads[0x100 + 8], writes[] = {
+	static unsigned long reads[UART_SIZE], writes[] = {
 		4, 5, 6, 7, 8, 9, 0xb, 0xf, 0x10, 0x7f, 0x80, 0xf8, 0xfb, 0xfc, 0xfd, 0xff,
 	};
 	unsigned long i;
 	uint8_t a, b, lsr;
 
 	for (i = 0; i < sizeof(reads) / sizeof(reads[0]); i++)
-		reads[i] = i; /* 0..0x107: the last ones straddle or pass the window's end */
-	sweep("uart reads", UART, reads, sizeof(reads) / sizeof(reads[0]), false);
-	sweep("uart writes", UART, writes, sizeof(writes) / sizeof(writes[0]), true);
+		reads[i] = i;
+	sweep("uart reads", UART, UART_SIZE, reads, sizeof(reads) / sizeof(reads[0]), false);
+	sweep("uart writes", UART, UART_SIZE, writes, sizeof(writes) / sizeof(writes[0]), true);
 
 	rt_mmio_write8(UART + 1, 0); /* IER: nothing enabled, as before */
 	rt_mmio_write8(UART + 7, 0x3c);
@@ -79,14 +85,14 @@ static void plic_barrage(void)
 	static const unsigned long regs[] = {
 		0x0,	  0x4,	    0x28,     0x7c,	0x80,	  0xffc,    0x1000,   0x1004,
 		0x107c,	  0x2000,   0x2004,   0x207c,	0x2080,	  0x1f1ffc, 0x200000, 0x200004,
-		0x200008, 0x201000, 0x207000, 0x208000, 0x264000, 0x3fff000, 0x5ffffc, 0x5ffffe,
+		0x200008, 0x201000, 0x207000, 0x208000, 0x264000, 0x5e8000, 0x5ffff8, 0x5ffffc,
 	};
-	static const unsigned long bad_ctx[] = { 8, 16, 100, 15871 };
+	static const unsigned long bad_ctx[] = { 8, 16, 100, 1000 }; /* all inside the window */
 	uint32_t v;
 	unsigned long i;
 	struct rt_probe p;
 
-	sweep("plic reads", PLIC, regs, sizeof(regs) / sizeof(regs[0]), false);
+	sweep("plic reads", PLIC, PLIC_SIZE, regs, sizeof(regs) / sizeof(regs[0]), false);
 	/* Out-of-range sources and contexts; read-only pending; bogus completes. */
 	rt_probe_write(PLIC + 0x0, 4, 7, &p); /* priority of reserved source 0 */
 	rt_probe_write(PLIC + 0xffc, 4, 7, &p); /* source 1023 */
@@ -126,6 +132,24 @@ static void plic_barrage(void)
 	rt_check(v == 10, "plic_survives", "claim returned %u, want the UART's 10", v);
 	rt_mmio_write32(PLIC_ENABLE(ctx), 0);
 	rt_mmio_write32(PLIC + 4 * 10, 0);
+}
+
+/* straddle - an access that starts in a device window and ends past it: any answer is
+ * defined (a trap, or the device's part), so it is only reported. Announced first, as
+ * the hypervisor may stop the VM for the part outside. */
+static void straddle(const char *name, uintptr_t addr, unsigned width)
+{
+	struct rt_probe p;
+
+	rt_printf("hostile_mmio: probe %s load 0x%lx width %u\n", name, (unsigned long)addr,
+		  width);
+	rt_probe_read(addr, width, &p);
+	n_access++;
+	n_fault += p.faulted;
+	if (p.faulted)
+		rt_printf("hostile_mmio: -> trap cause %lu tval 0x%lx\n", p.cause, p.tval);
+	else
+		rt_printf("hostile_mmio: -> read 0x%lx\n", (unsigned long)p.val);
 }
 
 /* unmapped - announce, then load (or store) at addr; the access must trap. `qemu_maps`
@@ -172,6 +196,9 @@ void guest_main(unsigned long hartid, uintptr_t dtb)
 	plic_barrage();
 
 	rt_printf("hostile_mmio: unmapped phase (the VM may be stopped here instead)\n");
+	straddle("uart_window_end", UART + UART_SIZE - 4, 8);
+	straddle("uart_past_window", UART + UART_SIZE, 1);
+	straddle("plic_window_end", PLIC + PLIC_SIZE - 2, 4);
 	unmapped("unmapped_load_0", 0x0, 8, false, NULL);
 	unmapped("unmapped_load_ram_end", end, 4, false, NULL);
 	unmapped("unmapped_load_ram_end_b", end + 7, 1, false, NULL);

@@ -4,8 +4,9 @@ The system-test harness (run.py) starts the machine's program (QEMU, `duovisor r
 `duovisor type1`) with stdin/stdout/stderr on the slave side of a pty it owns, reads the
 master side with select(), and hands every byte to a Demux. With several VMs the program
 prefixes each output line with "[name] " (docs/cli.md); the Demux strips the prefix and
-appends the rest to that VM's Stream. Lines without a known prefix go to the "host"
-stream (duovisor's own messages) - or, with a single VM, to that VM.
+appends the rest to that VM's Stream (type 1 tags a single VM's lines too). Lines
+without a VM's prefix go to the "host" stream (duovisor's own messages) - or, with a
+single VM, to that VM.
 
 Output is normalised as it is read (CRs and ANSI escape sequences dropped), and a
 Stream is that text with a read cursor:
@@ -13,6 +14,7 @@ expect() searches from the cursor, and a match moves the cursor past it, the way
 expect script consumes output. Python 3 stdlib only.
 """
 
+import codecs
 import errno
 import os
 import pty
@@ -106,9 +108,9 @@ class Transcript:
 
     def write(self, stream, s):
         for piece in s.splitlines(True):
-            if self.tagged and (self.col0 or stream != self.last):
-                if not self.col0:
-                    self._put("\n")
+            if not self.col0 and stream != self.last:
+                self._put("\n")
+            if self.tagged and self.col0:
                 self._put("[%s] " % stream)
             self._put(piece)
             self.last = stream
@@ -127,7 +129,8 @@ class Transcript:
 
 
 class Console:
-    """A running machine: its process, its pty and the streams of its VMs."""
+    """A running machine: its process, its pty (stdin/stdout), its stderr pipe and
+    the streams of its VMs."""
 
     def __init__(self, argv, vm_names, logfile, echo=False, cwd=None):
         self.argv = argv
@@ -135,66 +138,74 @@ class Console:
         multi = len(self.names) > 1
         self.streams = {n: Stream(n) for n in self.names}
         self.streams["host"] = Stream("host")
-        self.demux = Demux(self.names if multi else [],
-                           "host" if multi else self.names[0])
+        # type 1 tags even a single VM's lines; unknown tags ("[duovisor] ") stay in the
+        # text and go to the default stream: "host", or the only VM
+        self.demux = Demux(self.names, "host" if multi else self.names[0])
         self.log = []  # (stream, text) in arrival order
         self.logfile = open(logfile, "w", encoding="utf-8", errors="replace")
         self.logfile.write("$ %s\n" % " ".join(argv))
         self.transcript = Transcript(self.logfile, multi)
         self.echo = echo
-        self.eof = False
+        self.eof = False  # the pty (stdout) is closed
         self.returncode = None
         master, slave = pty.openpty()
         tty.setraw(slave)
-        self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave,
+        # stderr gets its own pipe: the program's messages (duovisor: ...) then never land
+        # inside a guest's half-written line, and always go to the "host" stream.
+        self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=subprocess.PIPE,
                                      cwd=cwd, start_new_session=True, close_fds=True)
         os.close(slave)
         self.master = master
-        self.decoder_tail = b""
+        self.err = self.proc.stderr.fileno()
+        self.out_dec = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        self.err_dec = codecs.getincrementaldecoder("utf-8")(errors="replace")
 
     # ---- reading -------------------------------------------------------------------
     def pump(self, timeout):
         """Read what the machine printed within `timeout` seconds (at least one poll)."""
-        if self.eof:
+        fds = [fd for fd in (None if self.eof else self.master, self.err) if fd is not None]
+        if not fds:
             self.poll_exit()
             if timeout > 0:
                 time.sleep(min(timeout, 0.05))
             return
-        r, _, _ = select.select([self.master], [], [], max(0.0, timeout))
+        r, _, _ = select.select(fds, [], [], max(0.0, timeout))
         if not r:
             self.poll_exit()
             return
-        try:
-            data = os.read(self.master, 65536)
-        except OSError as e:
-            if e.errno != errno.EIO:
-                raise
-            data = b""
-        if not data:
-            self.eof = True
-            self.poll_exit()
-            return
-        data = self.decoder_tail + data
-        # keep an incomplete UTF-8 sequence for the next read
-        cut = len(data)
-        for k in range(1, min(4, len(data)) + 1):
-            b = data[-k]
-            if b & 0xC0 == 0xC0:
-                need = 2 if b & 0xE0 == 0xC0 else 3 if b & 0xF0 == 0xE0 else 4
-                if need > k:
-                    cut = len(data) - k
-                break
-            if b & 0x80 == 0:
-                break
-        self.decoder_tail = data[cut:]
-        text = ANSI.sub("", data[:cut].decode("utf-8", errors="replace").replace("\r", ""))
+        for fd in r:
+            try:
+                data = os.read(fd, 65536)
+            except OSError as e:
+                if e.errno != errno.EIO:
+                    raise
+                data = b""
+            if fd == self.err:
+                if not data:
+                    self.err = None
+                    continue
+                self._take(self.err_dec.decode(data), err=True)
+            else:
+                if not data:
+                    self.eof = True
+                    continue
+                self._take(self.out_dec.decode(data), err=False)
+        self.poll_exit()
+
+    def _take(self, text, err):
+        text = ANSI.sub("", text.replace("\r", ""))
         start = len(self.log)
-        self.demux.feed(text, self.streams, self.log)
+        if err:
+            self.streams["host"].append(text)
+            self.log.append(("host", text))
+        else:
+            self.demux.feed(text, self.streams, self.log)
         for stream, s in self.log[start:]:
             self.transcript.write(stream, s)
             if self.echo:
                 print(s, end="", flush=True)
         self.logfile.flush()
+        del self.log[:-1000]
 
     def poll_exit(self):
         if self.returncode is None:
@@ -227,9 +238,10 @@ class Console:
             self.pump(min(left, 0.5))
 
     def drain(self):
-        """Read whatever is still buffered in the pty."""
-        while not self.eof:
-            r, _, _ = select.select([self.master], [], [], 0)
+        """Read whatever is still buffered in the pty and the stderr pipe."""
+        while not self.eof or self.err is not None:
+            fds = [fd for fd in (None if self.eof else self.master, self.err) if fd is not None]
+            r, _, _ = select.select(fds, [], [], 0)
             if not r:
                 break
             self.pump(0)
@@ -285,6 +297,7 @@ class Console:
             os.close(self.master)
         except OSError:
             pass
+        self.proc.stderr.close()
         self.logfile.write("\n[exit status %s]\n" % self.returncode)
         self.logfile.close()
 

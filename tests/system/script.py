@@ -17,6 +17,9 @@ import time
 from console import Timeout
 
 
+INPUT_MSG = re.compile(r"input (?:now )?goes to \[([^\]]+)\]")
+
+
 class Failure(Exception):
     """The test failed; the message is the one-line reason."""
 
@@ -53,18 +56,37 @@ class Context:
         return self.console.stream(vm).text
 
     def send(self, line, vm=None):
+        """Type line + newline into vm, first moving the input there with the machine's
+        switch key. Both duovisor machines announce where input goes ("input goes to
+        [a]"); that announcement, when present, is believed over our own bookkeeping."""
         vm = vm or self.names[0]
-        if vm != self.input_vm:
+        self.console.pump(0)
+        self._input_from_host()
+        for _ in range(len(self.names) + 1):
+            if self.input_vm == vm:
+                break
             if vm not in self.running:
                 raise Failure("cannot type into %s: it is not running" % vm)
-            for _ in range(len(self.names)):
-                self.machine.select_input(self.console)
+            seen = len(INPUT_MSG.findall(self.console.streams["host"].text))
+            self.machine.select_input(self.console)
+            end = time.monotonic() + self.scaled(3)
+            while time.monotonic() < end:
+                self.console.pump(0.1)
+                if len(INPUT_MSG.findall(self.console.streams["host"].text)) > seen:
+                    break
+            else:  # no announcement: assume the next running VM, as docs/cli.md says
                 i = self.running.index(self.input_vm) if self.input_vm in self.running else -1
                 self.input_vm = self.running[(i + 1) % len(self.running)]
-                time.sleep(0.3)  # let the switch happen before the first key
-                if self.input_vm == vm:
-                    break
+            self._input_from_host()
+        if self.input_vm != vm:
+            raise Failure("could not move the input to %s (it goes to %s)" % (vm, self.input_vm))
         self.console.send(line + "\n")
+
+    def _input_from_host(self):
+        if len(self.names) > 1:
+            found = INPUT_MSG.findall(self.console.streams["host"].text)
+            if found and found[-1] in self.names:
+                self.input_vm = found[-1]
 
     def stopped(self, vm):
         """vm powered off: input moves to the next running VM (docs/cli.md)."""
