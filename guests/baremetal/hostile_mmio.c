@@ -8,6 +8,7 @@
  *    Out-of-range PLIC sources and contexts, completing an unclaimed or out-of-range id.
  *    Each access either returns or traps into this guest - both are defined; the device
  *    must still work afterwards (checked).
+ *    The UART's interrupt line toggled 20000 times; RAM never written reads zero.
  * 2. Accesses straddling the end of a device window (any answer is defined; reported).
  *    Unmapped addresses: 0x0, RAM end, just below RAM, straddling the end of RAM, the top
  *    of the address space. A load or store there must trap into the guest as an access
@@ -115,6 +116,18 @@ static void plic_barrage(void)
 	v = rt_mmio_read32(PLIC_CLAIM(ctx));
 	rt_check(v == 0, "plic_unclaimed_complete_ignored", "claim returned %u", v);
 
+	/* Item 17: the UART's line toggled as fast as the guest can, never claimed. */
+	rt_mmio_write32(PLIC + 4 * 10, 1);
+	rt_mmio_write32(PLIC_ENABLE(ctx), 1u << 10);
+	for (i = 0; i < 20000; i++)
+		rt_mmio_write8(UART + 1, (i & 1) ? 0 : 2);
+	rt_mmio_write8(UART + 1, 0);
+	v = rt_mmio_read32(PLIC_CLAIM(ctx));
+	if (v)
+		rt_mmio_write32(PLIC_CLAIM(ctx), v);
+	rt_printf("hostile_mmio: 20000 IER toggles on source 10, then claim -> %u\n", v);
+	rt_check(v == 0 || v == 10, "plic_toggle_storm", "claim returned %u after the storm", v);
+
 	/* Does it still deliver? Source 10 (UART THR empty), polled through claim. */
 	rt_mmio_write32(PLIC + 4 * 10, 1);
 	rt_mmio_write32(PLIC_ENABLE(ctx), 1u << 10);
@@ -179,6 +192,43 @@ static void unmapped(const char *name, uintptr_t addr, unsigned width, bool stor
 		 name, "no access fault: %s", p.faulted ? "unexpected cause" : "access completed");
 }
 
+/*
+ * fresh_ram - item 25: RAM this guest never wrote reads as zero (no other VM's data, no
+ * stale data from an earlier VM). Skips the image, the device tree, and under OpenSBI
+ * the firmware below the image (PMP-protected).
+ */
+static void fresh_ram(uint64_t base, uint64_t end, uintptr_t dtb)
+{
+	extern char __image_start[], __image_end[];
+	uint64_t lo = rt_on_opensbi() ? (uintptr_t)__image_end : base;
+	uint64_t dtb_end = dtb + rt_be32((const void *)(dtb + 4));
+	uint64_t a, words = 0, nonzero = 0, first = 0;
+
+	for (a = lo; a < end; a += 8) {
+		if (a >= (uintptr_t)__image_start && a < (uintptr_t)__image_end)
+			continue;
+		if (a >= dtb && a < dtb_end)
+			continue;
+		words++;
+		if (*(volatile uint64_t *)a && !nonzero++)
+			first = a;
+	}
+	rt_printf("hostile_mmio: %lu words of untouched RAM from 0x%lx read\n",
+		  (unsigned long)words, (unsigned long)lo);
+	if (nonzero) {
+		const unsigned char *b = (const unsigned char *)(uintptr_t)first;
+		char shown[17];
+		unsigned i;
+		for (i = 0; i < 16; i++)
+			shown[i] = b[i] >= 0x20 && b[i] < 0x7f ? (char)b[i] : '.';
+		shown[16] = '\0';
+		rt_fail("ram_fresh_zero", "%lu nonzero words, first at 0x%lx: \"%s\"",
+			(unsigned long)nonzero, (unsigned long)first, shown);
+		return;
+	}
+	rt_pass("ram_fresh_zero");
+}
+
 void guest_main(unsigned long hartid, uintptr_t dtb)
 {
 	uint64_t ram_base = 0x80000000, ram_size = 0;
@@ -192,6 +242,7 @@ void guest_main(unsigned long hartid, uintptr_t dtb)
 	end = ram_base + ram_size;
 	rt_printf("hostile_mmio: RAM 0x%lx..0x%lx, PLIC context %d\n", (unsigned long)ram_base,
 		  (unsigned long)end, ctx);
+	fresh_ram(ram_base, end, dtb);
 	uart_barrage();
 	plic_barrage();
 

@@ -273,7 +273,8 @@ class Console:
         return self.poll_exit() is None
 
     def close(self):
-        """Stop the program and everything it started (its own process group)."""
+        """Stop the program, if still running, with everything it started (its own
+        process group: SIGTERM, then SIGKILL after 5 s)."""
         if self.poll_exit() is None:
             for sig, wait in ((signal.SIGTERM, 5), (signal.SIGKILL, 5)):
                 try:
@@ -286,12 +287,8 @@ class Console:
                 except subprocess.TimeoutExpired:
                     continue
             self.poll_exit()
-        else:
-            # the program exited; make sure nothing it started lingers in its group
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        # Once the program has exited by itself it is not signalled again: its process
+        # group id may already belong to someone else.
         self.drain()
         try:
             os.close(self.master)
