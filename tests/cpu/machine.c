@@ -70,7 +70,11 @@ void tm_load(struct tmachine *m, u64 gpa, const void *p, size_t n)
 
 long tm_run_prog(struct tmachine *m, u64 max_insns, const char **why)
 {
-	struct rv_cpu *c = &m->cpu;
+	return tm_run_cpu(m, &m->cpu, max_insns, why);
+}
+
+long tm_run_cpu(struct tmachine *m, struct rv_cpu *c, u64 max_insns, const char **why)
+{
 	u64 ran = 0;
 	*why = "";
 	while (ran < max_insns) {
@@ -97,8 +101,8 @@ long tm_run_prog(struct tmachine *m, u64 max_insns, const char **why)
 				*why = "wfi with no wake-up source";
 				return -1;
 			}
-			if (stub_time < c->stimecmp)
-				stub_time = c->stimecmp;
+			if (__atomic_load_n(&stub_time, __ATOMIC_SEQ_CST) < c->stimecmp)
+				__atomic_store_n(&stub_time, c->stimecmp, __ATOMIC_SEQ_CST);
 			break;
 		case RV_EXIT_HALT:
 			*why = c->halt_reason;

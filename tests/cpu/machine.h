@@ -32,6 +32,8 @@ void tm_load(struct tmachine *m, u64 gpa, const void *p, size_t n);
 /* tm_run_prog - run until the guest's exit ecall (a7 = 93); returns its a0, or -1 on
  * timeout/halt, with the reason in *why. */
 long tm_run_prog(struct tmachine *m, u64 max_insns, const char **why);
+/* tm_run_cpu - the same for another rv_cpu on m's VM (SMP tests, one thread each). */
+long tm_run_cpu(struct tmachine *m, struct rv_cpu *c, u64 max_insns, const char **why);
 /* tm_exec1 - place one instruction (2 or 4 bytes by its low bits) at `pc` and execute
  * exactly it; returns rv_cpu_run's result. */
 int tm_exec1(struct tmachine *m, u64 pc, u32 insn);

@@ -16,9 +16,7 @@ u64 stub_time, stub_time_step = 1;
 
 u64 host_time_now(struct vm *vm)
 {
-	u64 t = stub_time;
-	stub_time += stub_time_step;
-	return t;
+	return __atomic_fetch_add(&stub_time, stub_time_step, __ATOMIC_SEQ_CST);
 }
 
 void host_vcpu_set_timer(struct vcpu *v, u64 deadline)

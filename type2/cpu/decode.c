@@ -25,7 +25,7 @@ static s32 imm_i(u32 r)
 
 static s32 imm_s(u32 r)
 {
-	return ((s32)r >> 25 << 5) | (s32)bits(r, 11, 7);
+	return sext((bits(r, 31, 25) << 5) | bits(r, 11, 7), 12);
 }
 
 static s32 imm_b(u32 r)
