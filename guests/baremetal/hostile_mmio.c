@@ -34,8 +34,8 @@ static int ctx;
 
 /* sweep - read (and, if write, store zero) at each offset and width that stays inside
  * the device's window of `size` bytes; count traps. Leaving the window is phase 2's. */
-static void sweep(const char *what, uintptr_t base, unsigned long size,
-		  const unsigned long *offs, unsigned n, bool write)
+static void sweep(const char *what, uintptr_t base, unsigned long size, const unsigned long *offs,
+		  unsigned n, bool write)
 {
 	unsigned long before = n_fault, i, w;
 	struct rt_probe p;
@@ -95,8 +95,8 @@ static void plic_barrage(void)
 
 	sweep("plic reads", PLIC, PLIC_SIZE, regs, sizeof(regs) / sizeof(regs[0]), false);
 	/* Out-of-range sources and contexts; read-only pending; bogus completes. */
-	rt_probe_write(PLIC + 0x0, 4, 7, &p); /* priority of reserved source 0 */
-	rt_probe_write(PLIC + 0xffc, 4, 7, &p); /* source 1023 */
+	rt_probe_write(PLIC + 0x0, 4, 7, &p);	   /* priority of reserved source 0 */
+	rt_probe_write(PLIC + 0xffc, 4, 7, &p);	   /* source 1023 */
 	rt_probe_write(PLIC + 0x1000, 4, ~0u, &p); /* pending is read-only */
 	for (i = 0; i < sizeof(bad_ctx) / sizeof(bad_ctx[0]); i++) {
 		rt_probe_write(PLIC_ENABLE(bad_ctx[i]), 4, ~0u, &p);
@@ -154,8 +154,7 @@ static void straddle(const char *name, uintptr_t addr, unsigned width)
 {
 	struct rt_probe p;
 
-	rt_printf("hostile_mmio: probe %s load 0x%lx width %u\n", name, (unsigned long)addr,
-		  width);
+	rt_printf("hostile_mmio: probe %s load 0x%lx width %u\n", name, (unsigned long)addr, width);
 	rt_probe_read(addr, width, &p);
 	n_access++;
 	n_fault += p.faulted;
@@ -188,8 +187,8 @@ static void unmapped(const char *name, uintptr_t addr, unsigned width, bool stor
 		rt_skip(name, "QEMU virt maps %s there", qemu_maps);
 		return;
 	}
-	rt_check(p.faulted && (p.cause == 5 || p.cause == 7 || p.cause == 4 || p.cause == 6),
-		 name, "no access fault: %s", p.faulted ? "unexpected cause" : "access completed");
+	rt_check(p.faulted && (p.cause == 5 || p.cause == 7 || p.cause == 4 || p.cause == 6), name,
+		 "no access fault: %s", p.faulted ? "unexpected cause" : "access completed");
 }
 
 /*

@@ -113,11 +113,26 @@ static bool excluded(unsigned long eid, unsigned long fid, const unsigned long *
 static void fuzz(void)
 {
 	static const unsigned long eids[] = {
-		SBI_EXT_BASE,	SBI_EXT_TIME, SBI_EXT_IPI,   SBI_EXT_RFENCE, SBI_EXT_HSM,
-		SBI_EXT_DBCN,	SBI_EXT_PMU,	     0x43505043 /* CPPC */,
-		0x4E41434C /* NACL */,	      0x535441 /* STA */,	     0x09000000,
-		0x0A000000,	0x0,	      0x2,	     0x3,	     0x4,
-		0x5,		0x6,	      0x7,	     0xf,
+		SBI_EXT_BASE,
+		SBI_EXT_TIME,
+		SBI_EXT_IPI,
+		SBI_EXT_RFENCE,
+		SBI_EXT_HSM,
+		SBI_EXT_DBCN,
+		SBI_EXT_PMU,
+		0x43505043 /* CPPC */,
+		0x4E41434C /* NACL */,
+		0x535441 /* STA */,
+		0x09000000,
+		0x0A000000,
+		0x0,
+		0x2,
+		0x3,
+		0x4,
+		0x5,
+		0x6,
+		0x7,
+		0xf,
 	};
 	uint64_t seed = SEED;
 	unsigned long i, made = 0, bad = 0, faults = 0;
@@ -151,8 +166,9 @@ static void fuzz(void)
 			continue; /* v0.1: only a0, implementation-defined */
 		if (r.error > 0 || r.error < -12) {
 			if (bad++ < 5)
-				rt_printf("hostile_sbi: eid 0x%lx fid 0x%lx a0 0x%lx -> error %ld\n",
-					  a[7], a[6], a[0], r.error);
+				rt_printf(
+					"hostile_sbi: eid 0x%lx fid 0x%lx a0 0x%lx -> error %ld\n",
+					a[7], a[6], a[0], r.error);
 		}
 	}
 	rt_sbi_set_timer(UINT64_MAX);

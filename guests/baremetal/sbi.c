@@ -17,8 +17,8 @@ static void check_base(void)
 {
 	struct sbiret r;
 	static const unsigned fids[] = { 1, 2, 4, 5, 6 };
-	static const char *const names[] = { "base_impl_id", "base_impl_version",
-					     "base_mvendorid", "base_marchid", "base_mimpid" };
+	static const char *const names[] = { "base_impl_id", "base_impl_version", "base_mvendorid",
+					     "base_marchid", "base_mimpid" };
 	unsigned i;
 
 	r = rt_sbi_call(SBI_EXT_BASE, 0, 0, 0, 0, 0, 0, 0);
@@ -37,9 +37,9 @@ static void check_probes(void)
 		unsigned long eid;
 		const char *name;
 	} exts[] = {
-		{ SBI_EXT_TIME, "probe_time" }, { SBI_EXT_IPI, "probe_ipi" },
+		{ SBI_EXT_TIME, "probe_time" },	    { SBI_EXT_IPI, "probe_ipi" },
 		{ SBI_EXT_RFENCE, "probe_rfence" }, { SBI_EXT_HSM, "probe_hsm" },
-		{ SBI_EXT_SRST, "probe_srst" }, { SBI_EXT_BASE, "probe_base" },
+		{ SBI_EXT_SRST, "probe_srst" },	    { SBI_EXT_BASE, "probe_base" },
 	};
 	struct sbiret r;
 	unsigned i;
@@ -64,14 +64,14 @@ static void check_unknown(void)
 	rt_check(r.error == SBI_ERR_NOT_SUPPORTED, "unknown_eid", "error %ld (%s)", r.error,
 		 rt_sbi_err_name(r.error));
 	r = rt_sbi_call(SBI_EXT_BASE, 100, 0, 0, 0, 0, 0, 0);
-	rt_check(r.error == SBI_ERR_NOT_SUPPORTED, "unknown_fid_base", "error %ld (%s)",
-		 r.error, rt_sbi_err_name(r.error));
+	rt_check(r.error == SBI_ERR_NOT_SUPPORTED, "unknown_fid_base", "error %ld (%s)", r.error,
+		 rt_sbi_err_name(r.error));
 	r = rt_sbi_call(SBI_EXT_TIME, 1, 0, 0, 0, 0, 0, 0);
-	rt_check(r.error == SBI_ERR_NOT_SUPPORTED, "unknown_fid_time", "error %ld (%s)",
-		 r.error, rt_sbi_err_name(r.error));
+	rt_check(r.error == SBI_ERR_NOT_SUPPORTED, "unknown_fid_time", "error %ld (%s)", r.error,
+		 rt_sbi_err_name(r.error));
 	r = rt_sbi_call(SBI_EXT_HSM, 0x7fff, 0, 0, 0, 0, 0, 0);
-	rt_check(r.error == SBI_ERR_NOT_SUPPORTED, "unknown_fid_hsm", "error %ld (%s)",
-		 r.error, rt_sbi_err_name(r.error));
+	rt_check(r.error == SBI_ERR_NOT_SUPPORTED, "unknown_fid_hsm", "error %ld (%s)", r.error,
+		 rt_sbi_err_name(r.error));
 }
 
 static void check_dbcn(void)
@@ -99,15 +99,15 @@ static void check_dbcn(void)
 	rt_check(r.error == 0, "dbcn_write_byte", "error %ld (%s)", r.error,
 		 rt_sbi_err_name(r.error));
 	r = rt_sbi_call(SBI_EXT_DBCN, 0, 0, (unsigned long)msg, 0, 0, 0, 0);
-	rt_check(r.error == 0 && r.value == 0, "dbcn_write_empty", "error %ld value %ld",
-		 r.error, r.value);
+	rt_check(r.error == 0 && r.value == 0, "dbcn_write_empty", "error %ld value %ld", r.error,
+		 r.value);
 	/* base_hi != 0 puts the buffer far outside RAM: must not print, must not succeed. */
 	r = rt_sbi_call(SBI_EXT_DBCN, 0, 4, (unsigned long)msg, 1, 0, 0, 0);
 	rt_check(r.error != 0 || r.value == 0, "dbcn_write_outside_ram",
 		 "error %ld value %ld, want an error", r.error, r.value);
 	r = rt_sbi_call(SBI_EXT_DBCN, 0x55, 0, 0, 0, 0, 0, 0);
-	rt_check(r.error == SBI_ERR_NOT_SUPPORTED, "dbcn_unknown_fid", "error %ld (%s)",
-		 r.error, rt_sbi_err_name(r.error));
+	rt_check(r.error == SBI_ERR_NOT_SUPPORTED, "dbcn_unknown_fid", "error %ld (%s)", r.error,
+		 rt_sbi_err_name(r.error));
 }
 
 static void check_legacy(void)

@@ -112,9 +112,8 @@ static void check_ipis(void)
 	rt_check(!(csr_read(sip) & SIP_SSIP), "ipi_ssip_cleared", "sip 0x%lx", csr_read(sip));
 	pongs = sec_pings;
 	r = rt_sbi_send_ipi(0, -1UL); /* hart_mask_base = -1: every hart, us included */
-	rt_check(r.error == 0 && wait_until(&sec_pings, pongs + 1, WAIT_US),
-		 "ipi_broadcast", "error %ld, other hart pinged %lu times", r.error,
-		 sec_pings - pongs);
+	rt_check(r.error == 0 && wait_until(&sec_pings, pongs + 1, WAIT_US), "ipi_broadcast",
+		 "error %ld, other hart pinged %lu times", r.error, sec_pings - pongs);
 }
 
 static void check_rfence(void)
@@ -166,17 +165,16 @@ void guest_main(unsigned long hartid, uintptr_t dtb)
 	rt_set_irq_handler(IRQ_S_SOFT, on_ipi);
 
 	st = status_of(hartid, &err);
-	rt_check(!err && st == SBI_HSM_STARTED, "hsm_status_self", "error %ld status %ld", err,
-		 st);
+	rt_check(!err && st == SBI_HSM_STARTED, "hsm_status_self", "error %ld status %ld", err, st);
 	st = status_of(other, &err);
-	rt_check(!err && st == SBI_HSM_STOPPED, "hsm_status_stopped", "error %ld status %ld",
-		 err, st);
+	rt_check(!err && st == SBI_HSM_STOPPED, "hsm_status_stopped", "error %ld status %ld", err,
+		 st);
 	r = rt_sbi_hart_status(BAD_HART);
-	rt_check(r.error == SBI_ERR_INVALID_PARAM, "hsm_status_bad_hart", "error %ld (%s)",
-		 r.error, rt_sbi_err_name(r.error));
+	rt_check(r.error == SBI_ERR_INVALID_PARAM, "hsm_status_bad_hart", "error %ld (%s)", r.error,
+		 rt_sbi_err_name(r.error));
 	r = rt_sbi_hart_start(BAD_HART, (unsigned long)rt_secondary_entry, 0);
-	rt_check(r.error == SBI_ERR_INVALID_PARAM, "hsm_start_bad_hart", "error %ld (%s)",
-		 r.error, rt_sbi_err_name(r.error));
+	rt_check(r.error == SBI_ERR_INVALID_PARAM, "hsm_start_bad_hart", "error %ld (%s)", r.error,
+		 rt_sbi_err_name(r.error));
 
 	if (!start_other("hart_start", 0))
 		return;
@@ -184,8 +182,8 @@ void guest_main(unsigned long hartid, uintptr_t dtb)
 	rt_check(st == SBI_HSM_STARTED, "hsm_status_started", "status %ld", st);
 	r = rt_sbi_hart_start(other, (unsigned long)rt_secondary_entry,
 			      rt_start_opaque(other, secondary));
-	rt_check(r.error == SBI_ERR_ALREADY_AVAILABLE, "hsm_start_twice", "error %ld (%s)",
-		 r.error, rt_sbi_err_name(r.error));
+	rt_check(r.error == SBI_ERR_ALREADY_AVAILABLE, "hsm_start_twice", "error %ld (%s)", r.error,
+		 rt_sbi_err_name(r.error));
 
 	csr_set(sie, SIP_SSIP);
 	rt_irq_enable();

@@ -41,8 +41,8 @@ bool rt_fdt_init(uintptr_t dtb)
 	off_strings = rt_be32(h + 12);
 	fdt_struct_size = rt_be32(h + 36);
 	fdt_strings_size = rt_be32(h + 32);
-	if (off_struct > total || fdt_struct_size > total - off_struct ||
-	    off_strings > total || fdt_strings_size > total - off_strings)
+	if (off_struct > total || fdt_struct_size > total - off_struct || off_strings > total ||
+	    fdt_strings_size > total - off_strings)
 		return false;
 	fdt_struct = h + off_struct;
 	fdt_strings = (const char *)h + off_strings;
@@ -309,8 +309,8 @@ static long intc_phandle(unsigned long hart)
 		while ((child = rt_fdt_next(child, &cdepth)) >= 0 && cdepth > depth) {
 			uint32_t len;
 			const void *p = rt_fdt_prop(child, "phandle", &len);
-			if (cdepth == depth + 1 && rt_fdt_prop(child, "interrupt-controller", NULL) &&
-			    p && len == 4)
+			if (cdepth == depth + 1 &&
+			    rt_fdt_prop(child, "interrupt-controller", NULL) && p && len == 4)
 				return rt_be32(p);
 		}
 		return -1;

@@ -27,8 +27,8 @@ void rt_pass(const char *name)
 	rt_printf("PASS %s\n", name);
 }
 
-static void vreport(const char *what, unsigned long *counter, const char *name,
-		    const char *fmt, va_list ap)
+static void vreport(const char *what, unsigned long *counter, const char *name, const char *fmt,
+		    va_list ap)
 {
 	char why[256];
 

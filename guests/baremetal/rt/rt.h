@@ -66,17 +66,17 @@
 #define SIP_SEIP (1UL << IRQ_S_EXT)
 #define SCAUSE_IRQ (1UL << 63)
 
-#define csr_read(csr)                                                  \
-	({                                                             \
-		unsigned long __v;                                     \
-		__asm__ volatile("csrr %0, " #csr : "=r"(__v)::"memory"); \
-		__v;                                                   \
+#define csr_read(csr)                                                                              \
+	({                                                                                         \
+		unsigned long __v;                                                                 \
+		__asm__ volatile("csrr %0, " #csr : "=r"(__v)::"memory");                          \
+		__v;                                                                               \
 	})
-#define csr_write(csr, val) \
+#define csr_write(csr, val)                                                                        \
 	__asm__ volatile("csrw " #csr ", %0" ::"rK"((unsigned long)(val)) : "memory")
-#define csr_set(csr, val) \
+#define csr_set(csr, val)                                                                          \
 	__asm__ volatile("csrs " #csr ", %0" ::"rK"((unsigned long)(val)) : "memory")
-#define csr_clear(csr, val) \
+#define csr_clear(csr, val)                                                                        \
 	__asm__ volatile("csrc " #csr ", %0" ::"rK"((unsigned long)(val)) : "memory")
 
 static inline void rt_wfi(void)
@@ -119,9 +119,8 @@ struct sbiret {
 };
 
 /* rt_sbi_call - ecall with a7 = eid, a6 = fid, a0..a5 = args; returns a0/a1. */
-struct sbiret rt_sbi_call(unsigned long eid, unsigned long fid, unsigned long a0,
-			  unsigned long a1, unsigned long a2, unsigned long a3,
-			  unsigned long a4, unsigned long a5);
+struct sbiret rt_sbi_call(unsigned long eid, unsigned long fid, unsigned long a0, unsigned long a1,
+			  unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5);
 /* rt_sbi_raw - ecall with all eight argument registers as given (hostile tests). */
 struct sbiret rt_sbi_raw(const unsigned long a[8]);
 /* rt_sbi_legacy - v0.1 call: a7 = eid, a0..a2; returns a0. */
@@ -147,8 +146,7 @@ const char *rt_sbi_err_name(long err);
 void rt_putc(char c);
 void rt_puts(const char *s);
 int rt_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
-int rt_snprintf(char *buf, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+int rt_snprintf(char *buf, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* rt_printf - format and print atomically with respect to other harts. */
 int rt_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -193,10 +191,10 @@ int rt_fdt_next(int node, int *depth); /* next node in document order, or -1 */
 const char *rt_fdt_name(int node);
 const void *rt_fdt_prop(int node, const char *name, uint32_t *len);
 int rt_fdt_find_compatible(const char *compat); /* first such node, or -1 */
-int rt_fdt_find_path(const char *path); /* "/cpus", "/soc/plic@c000000"; -1 if none */
+int rt_fdt_find_path(const char *path);		/* "/cpus", "/soc/plic@c000000"; -1 if none */
 uint32_t rt_be32(const void *p);
-uint64_t rt_fdt_timebase(void); /* /cpus timebase-frequency; 10 MHz if absent */
-int rt_fdt_harts(unsigned long *ids, int max); /* enabled cpu nodes' hart ids */
+uint64_t rt_fdt_timebase(void);			    /* /cpus timebase-frequency; 10 MHz if absent */
+int rt_fdt_harts(unsigned long *ids, int max);	    /* enabled cpu nodes' hart ids */
 bool rt_fdt_memory(uint64_t *base, uint64_t *size); /* first /memory range */
 /* rt_fdt_plic_context - PLIC context whose external line (irq 9) goes to `hart`'s
  * interrupt controller, from interrupts-extended; -1 if the tree does not say. */

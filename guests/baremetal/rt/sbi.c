@@ -8,9 +8,8 @@
  */
 #include "rt.h"
 
-struct sbiret rt_sbi_call(unsigned long eid, unsigned long fid, unsigned long a0,
-			  unsigned long a1, unsigned long a2, unsigned long a3,
-			  unsigned long a4, unsigned long a5)
+struct sbiret rt_sbi_call(unsigned long eid, unsigned long fid, unsigned long a0, unsigned long a1,
+			  unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)
 {
 	unsigned long a[8] = { a0, a1, a2, a3, a4, a5, fid, eid };
 	return rt_sbi_raw(a);
@@ -29,8 +28,8 @@ struct sbiret rt_sbi_raw(const unsigned long a[8])
 	struct sbiret ret;
 
 	__asm__ volatile("ecall"
-			 : "+r"(r0), "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4), "+r"(r5),
-			   "+r"(r6), "+r"(r7)
+			 : "+r"(r0), "+r"(r1), "+r"(r2), "+r"(r3), "+r"(r4), "+r"(r5), "+r"(r6),
+			   "+r"(r7)
 			 :
 			 : "memory");
 	ret.error = (long)r0;
@@ -94,9 +93,15 @@ void rt_sbi_shutdown(void)
 const char *rt_sbi_err_name(long err)
 {
 	static const char *const names[] = {
-		"SUCCESS",	     "ERR_FAILED",	  "ERR_NOT_SUPPORTED",
-		"ERR_INVALID_PARAM", "ERR_DENIED",	  "ERR_INVALID_ADDRESS",
-		"ERR_ALREADY_AVAILABLE", "ERR_ALREADY_STARTED", "ERR_ALREADY_STOPPED",
+		"SUCCESS",
+		"ERR_FAILED",
+		"ERR_NOT_SUPPORTED",
+		"ERR_INVALID_PARAM",
+		"ERR_DENIED",
+		"ERR_INVALID_ADDRESS",
+		"ERR_ALREADY_AVAILABLE",
+		"ERR_ALREADY_STARTED",
+		"ERR_ALREADY_STOPPED",
 		"ERR_NO_SHMEM",
 	};
 	if (err <= 0 && err > -(long)(sizeof(names) / sizeof(names[0])))

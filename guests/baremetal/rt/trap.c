@@ -152,24 +152,28 @@ void rt_probe_write(uintptr_t addr, unsigned width, uint64_t val, struct rt_prob
 	rt_probe_begin();
 	switch (width) {
 	case 1:
-		__asm__ volatile(".option push\n.option norvc\nsb %0, 0(%1)\n.option pop" ::"r"(val),
-				 "r"(addr)
-				 : "memory");
+		__asm__ volatile(
+			".option push\n.option norvc\nsb %0, 0(%1)\n.option pop" ::"r"(val),
+			"r"(addr)
+			: "memory");
 		break;
 	case 2:
-		__asm__ volatile(".option push\n.option norvc\nsh %0, 0(%1)\n.option pop" ::"r"(val),
-				 "r"(addr)
-				 : "memory");
+		__asm__ volatile(
+			".option push\n.option norvc\nsh %0, 0(%1)\n.option pop" ::"r"(val),
+			"r"(addr)
+			: "memory");
 		break;
 	case 4:
-		__asm__ volatile(".option push\n.option norvc\nsw %0, 0(%1)\n.option pop" ::"r"(val),
-				 "r"(addr)
-				 : "memory");
+		__asm__ volatile(
+			".option push\n.option norvc\nsw %0, 0(%1)\n.option pop" ::"r"(val),
+			"r"(addr)
+			: "memory");
 		break;
 	default:
-		__asm__ volatile(".option push\n.option norvc\nsd %0, 0(%1)\n.option pop" ::"r"(val),
-				 "r"(addr)
-				 : "memory");
+		__asm__ volatile(
+			".option push\n.option norvc\nsd %0, 0(%1)\n.option pop" ::"r"(val),
+			"r"(addr)
+			: "memory");
 		break;
 	}
 	rt_probe_end(p);
