@@ -136,7 +136,7 @@ struct t1_vm {
 	/* Console line buffer (vcon.c, under the console lock). */
 	char line[T1_CON_LINE_MAX];
 	u32 line_len;
-	bool line_fresh; /* bytes arrived since the last console tick */
+	u64 line_time; /* rdtime of its last byte */
 	u64 con_drops;
 
 	/* cpu_cap_pct accounting (sched.c): ticks used in the current period. */

@@ -3,9 +3,9 @@
  *
  * Output: host_console_write (the guest's 16550, virtio console, SBI putchar/DBCN) fills
  * the VM's line buffer; a complete line is printed at once as "[name] text". A line
- * still unfinished when the console hart's next tick finds no new bytes for it (a shell
- * prompt: 10-20 ms) is shown as it is, and its rest continues without a new prefix
- * unless another VM or the hypervisor printed in between. The console lock serialises
+ * left unfinished for 100 ms (a shell prompt; checked on the console hart's 10 ms tick)
+ * is shown as it is, and its rest continues without a new prefix unless another VM or
+ * the hypervisor printed in between. The console lock serialises
  * all of it, so lines from different harts never interleave inside a line. '\r' is
  * dropped and '\n' printed as CR LF.
  *
@@ -101,21 +101,21 @@ void host_console_write(struct vm *vm, const char *buf, size_t n)
 		}
 		tvm->line[tvm->line_len++] = ch;
 	}
-	tvm->line_fresh = true;
+	tvm->line_time = t1_rdtime();
 	duo_unlock(&con_lock);
 }
 
-/* Show every VM's unfinished line that had no new bytes since the last call. */
+/* Show every VM's unfinished line that had no new bytes for T1_CON_PARTIAL_TICKS. */
 static void flush_idle(bool all)
 {
+	u64 now = t1_rdtime();
 	duo_lock(&con_lock);
 	for (unsigned i = 0; i < t1.nvms; i++) {
 		struct t1_vm *tvm = t1.vms[i];
-		if (tvm->line_len && (all || !tvm->line_fresh)) {
+		if (tvm->line_len && (all || now - tvm->line_time >= T1_CON_PARTIAL_TICKS)) {
 			emit(tvm, tvm->line, tvm->line_len, false);
 			tvm->line_len = 0;
 		}
-		tvm->line_fresh = false;
 	}
 	duo_unlock(&con_lock);
 }
