@@ -162,6 +162,16 @@ static int parse_disk(const char *spec, struct vm_disk_cfg *d)
 	return 0;
 }
 
+static bool is_run_flag(const char *a)
+{
+	static const char *const flags[] = { "--kernel", "--initrd", "--append", "--name",
+					     "--mem",	 "--cpus",   "--disk",	 "--net" };
+	for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+		if (!strcmp(a, flags[i]))
+			return true;
+	return false;
+}
+
 static const char *need_arg(int argc, char **argv, int *i)
 {
 	if (*i + 1 >= argc) {
@@ -203,6 +213,8 @@ static int cmd_run(int argc, char **argv)
 			config = a;
 			continue;
 		}
+		if (!is_run_flag(a))
+			return bad_flag("unknown option '%s'", a);
 		if (!(v = need_arg(argc, argv, &i)))
 			return 2;
 		flags = true;

@@ -49,6 +49,8 @@ static struct {
 	u8 drain[T2_CON_RING];
 } con = { .in_fd = -1, .last_out = '\n', .out_mu = PTHREAD_MUTEX_INITIALIZER };
 
+static volatile u32 con_active; /* between t2_console_init and the final pump */
+
 /* ---- the terminal --------------------------------------------------------------------- */
 
 static void enter_raw(void)
@@ -96,6 +98,7 @@ void t2_console_init(struct t2_vm **vms, int n, const struct t2_console_opts *o)
 	con.in_fd = fcntl(0, F_GETFD) >= 0 ? 0 : -1;
 	if (con.in_fd == 0 && isatty(0) && tcgetattr(0, &con.saved) == 0)
 		enter_raw();
+	__atomic_store_n(&con_active, 1, __ATOMIC_RELEASE);
 }
 
 /* ---- output --------------------------------------------------------------------------- */
@@ -185,10 +188,71 @@ static void before_stderr_line(void)
 		out_str("\n");
 }
 
+/*
+ * Log lines wait in a small queue the main thread empties right after the consoles, so
+ * "duovisor: [vm] ..." comes after what the guest printed before it. When the console
+ * is not running, or the queue is full, a line goes straight out.
+ */
+#define LOGQ_N 32
+#define LOGQ_LEN 512
+static struct {
+	pthread_mutex_t mu;
+	u32 head, count;
+	u16 len[LOGQ_N];
+	char line[LOGQ_N][LOGQ_LEN];
+} logq = { .mu = PTHREAD_MUTEX_INITIALIZER };
+
+static u32 logq_count(void)
+{
+	pthread_mutex_lock(&logq.mu);
+	u32 n = logq.count;
+	pthread_mutex_unlock(&logq.mu);
+	return n;
+}
+
+/* Write the oldest `n` queued lines (main thread). */
+static void logq_flush(u32 n)
+{
+	char line[LOGQ_LEN];
+	while (n--) {
+		pthread_mutex_lock(&logq.mu);
+		if (!logq.count) {
+			pthread_mutex_unlock(&logq.mu);
+			return;
+		}
+		size_t len = logq.len[logq.head];
+		memcpy(line, logq.line[logq.head], len);
+		logq.head = (logq.head + 1) % LOGQ_N;
+		logq.count--;
+		pthread_mutex_unlock(&logq.mu);
+		pthread_mutex_lock(&con.out_mu);
+		before_stderr_line();
+		ssize_t w = write(2, line, len);
+		(void)w;
+		pthread_mutex_unlock(&con.out_mu);
+	}
+}
+
 void t2_console_log_line(const char *line, size_t n)
 {
 	ssize_t w;
 	struct timespec ts;
+	if (__atomic_load_n(&con_active, __ATOMIC_ACQUIRE) && n <= LOGQ_LEN) {
+		bool queued = false;
+		pthread_mutex_lock(&logq.mu);
+		if (logq.count < LOGQ_N) {
+			u32 slot = (logq.head + logq.count) % LOGQ_N;
+			memcpy(logq.line[slot], line, n);
+			logq.len[slot] = (u16)n;
+			logq.count++;
+			queued = true;
+		}
+		pthread_mutex_unlock(&logq.mu);
+		if (queued) {
+			t2_doorbell();
+			return;
+		}
+	}
 	/* Never wait long behind a slow stdout here (vCPU threads log): after 50 ms the
 	 * line just goes out as it is. */
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -279,6 +343,8 @@ int t2_console_pump(bool final)
 {
 	u64 now = t2_now_ns();
 	int timeout = -1;
+	/* Lines queued before the rings are drained follow what the guests printed first. */
+	u32 nlog = logq_count();
 
 	for (int i = 0; i < con.n; i++) {
 		struct t2_vm *tvm = con.vms[i];
@@ -302,10 +368,15 @@ int t2_console_pump(bool final)
 			}
 		}
 	}
-	pthread_mutex_lock(&con.out_mu);
-	if (final && con.last_out != '\n')
-		out_str("\n"); /* leave the user's prompt on a line of its own */
-	pthread_mutex_unlock(&con.out_mu);
+	logq_flush(nlog);
+	if (final) {
+		__atomic_store_n(&con_active, 0, __ATOMIC_RELEASE);
+		logq_flush(LOGQ_N);
+		pthread_mutex_lock(&con.out_mu);
+		if (con.last_out != '\n')
+			out_str("\n"); /* leave the user's prompt on a line of its own */
+		pthread_mutex_unlock(&con.out_mu);
+	}
 	return timeout;
 }
 

@@ -153,15 +153,18 @@ struct t2_vm *t2_vm_create(const struct vm_config *cfg, u32 id, char *err, size_
 	/* Devices in duo/virtio.h's order: disks open before their virtio-blk asks their
 	 * size; networks start after their virtio-net exists. */
 	if (t2_blk_open && (r = t2_blk_open(&tvm->vm))) {
-		snprintf(err, errlen, "disks: %s (see the line above)", duo_strerror(r));
+		if (errlen)
+			err[0] = 0; /* it logged the one line saying why */
 		goto fail_vm;
 	}
 	if ((r = vm_attach_config_devices(&tvm->vm))) {
-		snprintf(err, errlen, "virtio devices: %s (see the line above)", duo_strerror(r));
+		if (errlen)
+			err[0] = 0; /* it logged the one line saying why */
 		goto fail_blk;
 	}
 	if (t2_net_open && (r = t2_net_open(&tvm->vm))) {
-		snprintf(err, errlen, "nets: %s (see the line above)", duo_strerror(r));
+		if (errlen)
+			err[0] = 0; /* it logged the one line saying why */
 		goto fail_virtio;
 	}
 	for (n = 0; n < tvm->vm.nvcpus; n++)

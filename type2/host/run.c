@@ -120,7 +120,8 @@ int t2_run(const struct vm_config *cfgs, int n)
 	for (int i = 0; i < n; i++) {
 		vms[i] = t2_vm_create(&cfgs[i], (u32)i, err, sizeof(err));
 		if (!vms[i]) {
-			fprintf(stderr, "duovisor: [%s] %s\n", cfgs[i].name, err);
+			if (err[0]) /* empty: the failing step logged its own line */
+				fprintf(stderr, "duovisor: [%s] %s\n", cfgs[i].name, err);
 			for (int k = 0; k < i; k++)
 				t2_vm_destroy(vms[k]);
 			return 2;
