@@ -275,6 +275,9 @@ long fdt_finish(struct fdt_writer *w)
 	for (size_t i = 0; i < w->strings_len; i++)
 		dst[i] = src[i];
 	total = off_strings + w->strings_len;
+	/* Wipe the rest of the buffer, including the strings' old copy: the buffer is guest
+	 * RAM and fresh RAM must read zero (HOSTILE 25). */
+	duo_memset(w->buf + total, 0, w->size - total);
 
 	duo_put_be32(w->buf + 0, FDT_MAGIC);
 	duo_put_be32(w->buf + 4, (u32)total);

@@ -437,3 +437,22 @@ TEST(dtb_without_initrd_and_too_small)
 	CHECK_EQ(dtb_build(vm, &bp, blob, (size_t)size), size);
 	fake_vm_free(vm);
 }
+
+/* The buffer is guest RAM: nothing of the writer's scratch copy may stay behind the blob
+ * (found by the hostile_mmio guest's fresh-RAM scan). */
+TEST(fdt_finish_leaves_no_stale_bytes)
+{
+	static u8 buf[4096];
+	struct fdt_writer w;
+
+	fdt_begin(&w, buf, sizeof(buf));
+	fdt_begin_node(&w, "");
+	fdt_prop_str(&w, "interrupts-extended-name-that-is-long", "value");
+	fdt_end_node(&w);
+	long n = fdt_finish(&w);
+	CHECK(n > 0);
+	int stale = 0;
+	for (size_t i = (size_t)n; i < sizeof(buf); i++)
+		stale |= buf[i];
+	CHECK_EQ(stale, 0);
+}
