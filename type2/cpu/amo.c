@@ -107,10 +107,8 @@ bool rv_amo(struct rv_cpu *c, const struct rv_insn *d)
 		c->x[d->rd] = res;
 		return true;
 	}
-	if (e->tag & RV_TLB_CODE) {
-		rv_code_written(c, e->pa >> RV_PAGE_SHIFT);
+	if ((e->tag & RV_TLB_CODE) && !rv_code_written(c, pa, size))
 		e->tag &= ~RV_TLB_CODE;
-	}
 	if (sc) {
 		bool ok = false;
 		if (c->resv_valid && c->resv_addr == pa) {

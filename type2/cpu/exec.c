@@ -1,10 +1,12 @@
 /*
  * exec.c - the type-2 emulator's interpreter: runs decoded instructions out of the
- * decoded-page cache with threaded dispatch (GNU computed goto). While pc stays in one
- * virtual page the only per-instruction overhead is the budget count and a page
- * compare; leaving the page, a TLB flush, a code-page store or a privilege change sends
- * it through `refetch`, which translates pc again (mmu.c). Slots are decoded lazily
- * the first time they run (RV_OP_UNDECODED is 0, so a fresh page is all zeroes).
+ * decoded-page cache with threaded dispatch (GNU computed goto). `ip` walks the slots of
+ * the current page; pc is only materialized when needed (page address + the slot's
+ * offset). Sequential flow is `ip += len / 2`, running into a PAGE_END sentinel at the
+ * end of the page; direct branches inside the page jump to a slot index computed when
+ * they were decoded. Everything else (indirect jumps, other pages, a TLB flush, a
+ * code-page store, a privilege change) goes through `jump`/`refetch`, which translate pc
+ * again (mmu.c). Slots are decoded lazily the first time they run.
  *
  * Guest exceptions: a helper records cause/tval in rv_state and the handler jumps to
  * `exception`, which enters the guest's trap handler and carries on. The loop returns
@@ -99,18 +101,30 @@ static void do_fence(u32 raw)
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
 
+/* Direct branches and jal: note the target slot when it lies in the same page. */
+static void link_target(struct rv_insn *d)
+{
+	if ((d->op >= RV_OP_BEQ && d->op <= RV_OP_BGEU) || d->op == RV_OP_JAL) {
+		s64 t = (s64)d->off + d->imm;
+		d->raw = (t >= 0 && t < (s64)RV_PAGE_SIZE) ? (u32)(t >> 1) : RV_TGT_NONE;
+	}
+}
+
 int rv_exec(struct rv_cpu *c, u64 n, u64 *retired)
 {
 #define RV_LABEL(name) [RV_OP_##name] = &&op_##name,
 	static const void *const labels[RV_NOPS] = { RV_OPS(RV_LABEL) };
 	struct rv_state *st = rv_st(c);
 	u64 *const x = c->x;
-	u64 pc = c->pc;
-	u64 page_va = 1; /* never equal to a page address: translate first */
+	u64 pc = c->pc; /* valid at `jump`, `refetch`, `exception_pc` and `out` */
+	u64 page_va = 1; /* never a page address: translate first */
+	struct rv_dpage *dp = NULL;
 	struct rv_insn *page = NULL;
 	const u8 *page_host = NULL;
-	const struct rv_insn *ip;
-	struct rv_insn tmp;
+	struct rv_tlb_set *tlb = st->cur;
+	const struct rv_insn *ip = NULL;
+	/* a page-straddling instruction runs from cross[0]; cross[2] ends the page */
+	struct rv_insn cross[3];
 	s64 left = (s64)n;
 	int ret = RV_CONT;
 	u64 v;
@@ -118,31 +132,39 @@ int rv_exec(struct rv_cpu *c, u64 n, u64 *retired)
 	st->refetch = false;
 	st->irq_check = false;
 
+#define PC() (page_va + ip->off)
 #define DISPATCH()                                                                         \
 	do {                                                                               \
 		if (unlikely(--left < 0))                                                   \
 			goto out_budget;                                                   \
-		if (unlikely((pc & RV_PAGE_MASK) != page_va))                               \
-			goto refetch;                                                      \
-		ip = &page[(pc >> 1) & (RV_DPAGE_INSNS - 1)];                               \
 		goto *labels[ip->op];                                                      \
 	} while (0)
 #define NEXT()                                                                             \
 	do {                                                                               \
-		pc += ip->len;                                                             \
+		ip += ip->len >> 1;                                                        \
 		DISPATCH();                                                                \
 	} while (0)
 /* After a helper that may have flushed the TLB/code or unmasked an interrupt. */
 #define NEXT_CHECKED()                                                                     \
 	do {                                                                               \
-		pc += ip->len;                                                             \
-		if (unlikely(st->refetch)) {                                               \
-			st->refetch = false;                                               \
-			page_va = 1;                                                       \
-		}                                                                          \
-		if (unlikely(st->irq_check))                                               \
-			goto out;                                                          \
+		ip += ip->len >> 1;                                                        \
+		if (unlikely(st->refetch | st->irq_check))                                 \
+			goto slow_next;                                                    \
 		DISPATCH();                                                                \
+	} while (0)
+#define JUMP(target)                                                                       \
+	do {                                                                               \
+		pc = (target);                                                             \
+		goto jump;                                                                 \
+	} while (0)
+/* Taken direct branch/jal: in-page slot if known, else through `jump`. */
+#define TAKE(cur)                                                                          \
+	do {                                                                               \
+		if (likely(ip->raw != RV_TGT_NONE)) {                                      \
+			ip = page + ip->raw;                                               \
+			DISPATCH();                                                        \
+		}                                                                          \
+		JUMP((cur) + IMM);                                                         \
 	} while (0)
 #define RD x[ip->rd]
 #define RS1 x[ip->rs1]
@@ -152,43 +174,59 @@ int rv_exec(struct rv_cpu *c, u64 n, u64 *retired)
 	op_##name : RD = (expr);                                                           \
 	NEXT();
 #define BRANCH(name, cond)                                                                 \
-	op_##name : if (cond)                                                              \
-	{                                                                                  \
-		pc += IMM;                                                                 \
-		DISPATCH();                                                                \
-	}                                                                                  \
+	op_##name : if (cond) TAKE(PC());                                                  \
 	NEXT();
 #define LOAD(name, size, conv)                                                             \
-	op_##name : if (unlikely(!rv_load(c, RS1 + IMM, size, &v))) goto exception;        \
+	op_##name : if (unlikely(!rv_load(c, tlb, RS1 + IMM, size, &v))) goto exception_ip; \
 	RD = (conv);                                                                       \
 	x[0] = 0;                                                                          \
 	NEXT();
 #define STORE(name, size)                                                                  \
-	op_##name : switch (rv_store(c, RS1 + IMM, size, RS2))                             \
+	op_##name : switch (rv_store(c, tlb, RS1 + IMM, size, RS2))                        \
 	{                                                                                  \
 	case 0:                                                                            \
-		goto exception;                                                            \
+		goto exception_ip;                                                         \
 	case 2:                                                                            \
 		NEXT_CHECKED();                                                            \
 	}                                                                                  \
 	NEXT();
 
-	DISPATCH();
+jump: /* continue at pc (not yet counted) */
+	if (likely((pc & RV_PAGE_MASK) == page_va)) {
+		ip = &page[(pc >> 1) & (RV_DPAGE_INSNS - 1)];
+		DISPATCH();
+	}
+	if (unlikely(--left < 0))
+		goto out_budget_pc;
+	{
+		c->pc = pc;
+		struct rv_dpage *d = rv_fetch_page(c, pc);
+		if (unlikely(!d))
+			goto exception_pc;
+		st->refetch = false;
+		dp = d;
+		page = d->insn;
+		page_host = d->host;
+		page_va = pc & RV_PAGE_MASK;
+		tlb = st->cur;
+		ip = &page[(pc >> 1) & (RV_DPAGE_INSNS - 1)];
+		goto *labels[ip->op];
+	}
 
-refetch: {
-	c->pc = pc;
-	struct rv_dpage *d = rv_fetch_page(c, pc);
-	if (unlikely(!d))
-		goto exception;
-	st->refetch = false;
-	page = d->insn;
-	page_host = d->host;
-	page_va = pc & RV_PAGE_MASK;
-	ip = &page[(pc >> 1) & (RV_DPAGE_INSNS - 1)];
-	goto *labels[ip->op];
-}
+slow_next: /* ip is the next instruction */
+	pc = PC();
+	if (st->refetch) {
+		st->refetch = false;
+		page_va = 1;
+		tlb = st->cur;
+	}
+	if (st->irq_check)
+		goto out;
+	goto jump;
 
-exception:
+exception_ip:
+	pc = PC();
+exception_pc:
 	c->pc = pc;
 	rv_take_trap(c, st->exc_cause, st->exc_tval);
 	if (unlikely(c->halt_reason)) {
@@ -198,11 +236,11 @@ exception:
 	pc = c->pc;
 	page_va = 1;
 	st->refetch = false;
-	DISPATCH();
+	goto jump;
 
 op_UNDECODED: {
 	struct rv_insn *slot = (struct rv_insn *)ip;
-	u32 off = (u32)(pc & ~RV_PAGE_MASK);
+	u16 off = slot->off;
 	u16 lo;
 	memcpy(&lo, page_host + off, 2);
 	if ((lo & 3) != 3) {
@@ -216,37 +254,45 @@ op_UNDECODED: {
 		memcpy(&raw, page_host + off, 4);
 		rv_decode32(raw, slot);
 	}
+	slot->off = off;
+	link_target(slot);
+	dp->ndecoded++;
 	goto *labels[slot->op];
 }
 op_CROSS: {
 	u16 lo, hi;
+	pc = PC();
 	if (!rv_fetch16(c, pc, &lo) || !rv_fetch16(c, pc + 2, &hi))
-		goto exception;
-	rv_decode32(lo | ((u32)hi << 16), &tmp);
-	ip = &tmp;
-	goto *labels[tmp.op];
+		goto exception_pc;
+	rv_decode32(lo | ((u32)hi << 16), &cross[0]);
+	cross[0].off = (u16)(RV_PAGE_SIZE - 2);
+	link_target(&cross[0]);
+	cross[2] = (struct rv_insn){ .op = RV_OP_PAGE_END, .off = (u16)(RV_PAGE_SIZE + 2) };
+	ip = &cross[0];
+	goto *labels[cross[0].op];
 }
+op_PAGE_END:
+	left++; /* not an instruction */
+	JUMP(PC());
 op_ILLEGAL:
 	rv_raise(c, RV_EXC_ILLEGAL, ip->raw);
-	goto exception;
+	goto exception_ip;
 op_NOP:
 	NEXT();
 	ALU(LI, IMM)
 	ALU(MV, RS1)
 	ALU(LUI, IMM)
-	ALU(AUIPC, pc + IMM)
+	ALU(AUIPC, PC() + IMM)
 op_JAL:
-	v = pc + ip->len;
-	pc += IMM;
-	RD = v;
+	v = PC();
+	RD = v + ip->len;
 	x[0] = 0;
-	DISPATCH();
+	TAKE(v);
 op_JALR:
-	v = pc + ip->len;
-	pc = (RS1 + IMM) & ~1ULL;
-	RD = v;
+	v = (RS1 + IMM) & ~1ULL;
+	RD = PC() + ip->len;
 	x[0] = 0;
-	DISPATCH();
+	JUMP(v);
 	BRANCH(BEQ, RS1 == RS2)
 	BRANCH(BNE, RS1 != RS2)
 	BRANCH(BLT, (s64)RS1 < (s64)RS2)
@@ -346,25 +392,25 @@ op_FENCE_I:
 op_ECALL:
 	if (c->priv == RV_PRIV_U) {
 		rv_raise(c, RV_EXC_ECALL_U, 0);
-		goto exception;
+		goto exception_ip;
 	}
+	pc = PC();
 	ret = RV_EXIT_ECALL;
 	goto out;
 op_EBREAK:
-	rv_raise(c, RV_EXC_BREAKPOINT, pc);
-	goto exception;
+	rv_raise(c, RV_EXC_BREAKPOINT, PC());
+	goto exception_ip;
 op_SRET:
 	if (!rv_sret(c, ip))
-		goto exception;
+		goto exception_ip;
 	pc = c->pc;
-	page_va = 1;
 	st->refetch = false;
 	st->irq_check = false;
 	goto out;
 op_WFI:
 	if (c->priv == RV_PRIV_U)
 		goto op_ILLEGAL;
-	pc += ip->len;
+	pc = PC() + ip->len;
 	ret = rv_cpu_irq_pending(c) ? RV_CONT : RV_EXIT_WFI;
 	goto out;
 op_SFENCE_VMA:
@@ -378,7 +424,7 @@ op_SFENCE_VMA:
 op_CSR:
 	st->chunk_retired = n - (u64)left;
 	if (!rv_csr_op(c, ip))
-		goto exception;
+		goto exception_ip;
 	x[0] = 0;
 	NEXT_CHECKED();
 op_LR_W:
@@ -388,15 +434,15 @@ op_LR_D:
 op_SC_D:
 op_AMO_D:
 	if (!rv_amo(c, ip))
-		goto exception;
+		goto exception_ip;
 	x[0] = 0;
 	NEXT_CHECKED();
 op_FLW:
 op_FLD:
 	if (unlikely(!rv_fs_on(c)))
 		goto op_ILLEGAL;
-	if (unlikely(!rv_load(c, RS1 + IMM, ip->op == RV_OP_FLW ? 4 : 8, &v)))
-		goto exception;
+	if (unlikely(!rv_load(c, tlb, RS1 + IMM, ip->op == RV_OP_FLW ? 4 : 8, &v)))
+		goto exception_ip;
 	c->f[ip->rd] = ip->op == RV_OP_FLW ? (v | 0xffffffff00000000ULL) : v;
 	rv_fs_dirty(c);
 	NEXT();
@@ -404,20 +450,22 @@ op_FSW:
 op_FSD:
 	if (unlikely(!rv_fs_on(c)))
 		goto op_ILLEGAL;
-	switch (rv_store(c, RS1 + IMM, ip->op == RV_OP_FSW ? 4 : 8, c->f[ip->rs2])) {
+	switch (rv_store(c, tlb, RS1 + IMM, ip->op == RV_OP_FSW ? 4 : 8, c->f[ip->rs2])) {
 	case 0:
-		goto exception;
+		goto exception_ip;
 	case 2:
 		NEXT_CHECKED();
 	}
 	NEXT();
 op_FP:
 	if (!rv_fp_exec(c, ip))
-		goto exception;
+		goto exception_ip;
 	x[0] = 0;
 	NEXT();
 
-out_budget:
+out_budget: /* ip is the next instruction, not executed */
+	pc = PC();
+out_budget_pc:
 	left = 0;
 out:
 	c->pc = pc;

@@ -164,11 +164,10 @@ static bool access_page(struct rv_cpu *c, u64 va, unsigned size, bool write, u64
 	if (!(e->tag & RV_TLB_MMIO)) {
 		u8 *h = (u8 *)(uintptr_t)(va + e->addend);
 		if (write) {
-			if (e->tag & RV_TLB_CODE) {
-				rv_code_written(c, e->pa >> RV_PAGE_SHIFT);
-				e->tag &= ~RV_TLB_CODE;
-			}
 			memcpy(h, val, size); /* little-endian host */
+			if ((e->tag & RV_TLB_CODE) &&
+			    !rv_code_written(c, e->pa | (va & ~RV_PAGE_MASK), size))
+				e->tag &= ~RV_TLB_CODE;
 		} else {
 			*val = 0;
 			memcpy(val, h, size);
@@ -226,14 +225,28 @@ void rv_code_flush(struct rv_cpu *c)
 	st->refetch = true;
 }
 
-void rv_code_written(struct rv_cpu *c, u64 ppn)
+bool rv_code_written(struct rv_cpu *c, u64 pa, unsigned size)
 {
 	struct rv_state *st = rv_st(c);
-	struct rv_dpage *d = dpage_find(st, ppn);
-	if (d) {
-		d->ppn = RV_DPAGE_NONE;
-		st->refetch = true;
+	struct rv_dpage *d = dpage_find(st, pa >> RV_PAGE_SHIFT);
+	if (!d)
+		return false;
+	/* Slots that may overlap [off, off+size): a 4-byte instruction starts up to 2
+	 * bytes before. The interpreter may be inside one of them: keep len and off. */
+	u64 off = pa & ~RV_PAGE_MASK;
+	u64 first = off >= 2 ? (off - 2) / 2 : 0;
+	u64 last = DUO_MIN((off + size - 1) / 2, RV_DPAGE_INSNS - 1);
+	for (u64 i = first; i <= last; i++) {
+		if (d->insn[i].op != RV_OP_UNDECODED) {
+			d->insn[i].op = RV_OP_UNDECODED;
+			d->ndecoded--;
+		}
 	}
+	if (d->ndecoded)
+		return true;
+	d->ppn = RV_DPAGE_NONE;
+	st->refetch = true;
+	return false;
 }
 
 /* Make ppn's write-TLB entries take the slow path, which notices code changes. */
@@ -245,6 +258,23 @@ static void mark_code_page(struct rv_state *st, u64 pa)
 			if (w[i].pa == pa && !(w[i].tag & (RV_TLB_INVALID | RV_TLB_MMIO)))
 				w[i].tag |= RV_TLB_CODE;
 	}
+}
+
+/* What a newly claimed decoded page starts as: every slot undecoded with its offset,
+ * then the two end-of-page sentinels. Built once, copied on every fill. */
+static const struct rv_insn *fresh_page(void)
+{
+	static struct rv_insn tmpl[RV_DPAGE_INSNS + 2];
+	static bool built;
+	if (!__atomic_load_n(&built, __ATOMIC_ACQUIRE)) {
+		for (unsigned i = 0; i < RV_DPAGE_INSNS + 2; i++)
+			tmpl[i] = (struct rv_insn){
+				.op = i < RV_DPAGE_INSNS ? RV_OP_UNDECODED : RV_OP_PAGE_END,
+				.off = (u16)(2 * i),
+			};
+		__atomic_store_n(&built, true, __ATOMIC_RELEASE);
+	}
+	return tmpl;
 }
 
 struct rv_dpage *rv_fetch_page(struct rv_cpu *c, u64 pc)
@@ -260,7 +290,8 @@ struct rv_dpage *rv_fetch_page(struct rv_cpu *c, u64 pc)
 	u64 ppn = e->pa >> RV_PAGE_SHIFT;
 	struct rv_dpage *d = &st->dcache[ppn & (RV_DCACHE_SLOTS - 1)];
 	if (d->ppn != ppn) {
-		memset(d->insn, 0, sizeof(d->insn)); /* RV_OP_UNDECODED */
+		memcpy(d->insn, fresh_page(), sizeof(d->insn));
+		d->ndecoded = 0;
 		d->ppn = ppn;
 		d->host = (u8 *)(uintptr_t)((pc & RV_PAGE_MASK) + e->addend);
 		mark_code_page(st, e->pa);

@@ -29,7 +29,7 @@
 
 /* Every operation the interpreter knows; RVC instructions expand to the same ops. */
 #define RV_OPS(X)                                                                          \
-	X(UNDECODED) X(CROSS) X(ILLEGAL) X(NOP) X(LI) X(MV)                                 \
+	X(UNDECODED) X(CROSS) X(PAGE_END) X(ILLEGAL) X(NOP) X(LI) X(MV)                     \
 	X(LUI) X(AUIPC) X(JAL) X(JALR)                                                      \
 	X(BEQ) X(BNE) X(BLT) X(BGE) X(BLTU) X(BGEU)                                         \
 	X(LB) X(LH) X(LW) X(LD) X(LBU) X(LHU) X(LWU)                                        \
@@ -52,18 +52,21 @@ enum rv_op { RV_OPS(RV_OP_ENUM) RV_NOPS };
 
 /*
  * One decoded instruction. `raw` is the original encoding (16-bit for RVC): stval of an
- * illegal-instruction trap, and the operand source for FP ops. `aux` is the AMO funct5,
- * the CSR funct3, or the FP rounding-mode field.
+ * illegal-instruction trap, and the operand source for FP ops; for direct branches and
+ * jal the interpreter replaces it with the in-page target slot (RV_TGT_NONE if the
+ * target is on another page). `aux` is the AMO funct5, the CSR funct3, or the FP
+ * rounding-mode field. `off` is the instruction's offset in its page (set per slot).
  */
 struct rv_insn {
 	u8 op;
 	u8 rd, rs1, rs2;
 	u8 len; /* 2 or 4 */
 	u8 aux;
-	u16 pad;
+	u16 off;
 	s32 imm;
 	u32 raw;
 };
+#define RV_TGT_NONE 0xffffffffU
 
 /* rv_decode32/rv_decode16 - fill *d from an encoding; unknown ones become RV_OP_ILLEGAL. */
 void rv_decode32(u32 raw, struct rv_insn *d);
@@ -86,10 +89,14 @@ static inline void rv_decode(u32 raw, struct rv_insn *d)
 #define RV_DCACHE_SLOTS 512 /* direct-mapped by physical page number */
 #define RV_DPAGE_NONE (~0ULL)
 
+/* Slots are indexed by (pc & 0xfff) / 2. Two RV_OP_PAGE_END sentinels follow the last
+ * slot, where sequential execution lands when it runs off the page (a 2-byte step from
+ * 0xffe, or a 4-byte one from 0xffc or, straddling, from 0xffe). */
 struct rv_dpage {
 	u64 ppn; /* RV_DPAGE_NONE when empty */
 	u8 *host; /* the page in guest RAM */
-	struct rv_insn insn[RV_DPAGE_INSNS]; /* by (pc & 0xfff) / 2; op 0 = not decoded yet */
+	u32 ndecoded; /* slots not UNDECODED: the page is dropped when a store clears all */
+	struct rv_insn insn[RV_DPAGE_INSNS + 2]; /* op UNDECODED until first run */
 };
 
 /* ---- software TLB -------------------------------------------------------------------- */
@@ -226,13 +233,17 @@ struct rv_dpage *rv_fetch_page(struct rv_cpu *c, u64 pc);
 bool rv_fetch16(struct rv_cpu *c, u64 va, u16 *out);
 /* rv_code_flush - forget every decoded page (fence.i, reset). */
 void rv_code_flush(struct rv_cpu *c);
-/* rv_code_written - a store hit physical page ppn, which may hold decoded code. */
-void rv_code_written(struct rv_cpu *c, u64 ppn);
+/* rv_code_written - a store of `size` bytes at guest-physical pa hit a page that may
+ * hold decoded code: forget the slots it overlaps (the whole page once no decoded slot
+ * is left, setting st->refetch). Returns true while the page still holds decoded code. */
+bool rv_code_written(struct rv_cpu *c, u64 pa, unsigned size);
 
-/* Inline fast paths: a TLB hit on a RAM page with the access inside the page. */
-static inline bool rv_load(struct rv_cpu *c, u64 va, unsigned size, u64 *val)
+/* Inline fast paths: a TLB hit on a RAM page with the access inside the page. `t` is
+ * the current view (rv_st(c)->cur), which the interpreter keeps in a register. */
+static inline bool rv_load(struct rv_cpu *c, struct rv_tlb_set *t, u64 va, unsigned size,
+			   u64 *val)
 {
-	struct rv_tlb_entry *e = &rv_st(c)->cur->e[RV_ACC_R][(va >> RV_PAGE_SHIFT) & (RV_TLB_SIZE - 1)];
+	struct rv_tlb_entry *e = &t->e[RV_ACC_R][(va >> RV_PAGE_SHIFT) & (RV_TLB_SIZE - 1)];
 	if (likely(e->tag == (va & RV_PAGE_MASK) && (va & ~RV_PAGE_MASK) <= RV_PAGE_SIZE - size)) {
 		const void *h = (const void *)(uintptr_t)(va + e->addend);
 		switch (size) {
@@ -261,9 +272,10 @@ static inline bool rv_load(struct rv_cpu *c, u64 va, unsigned size, u64 *val)
 
 /* rv_store - returns 1 stored by the fast path, 2 by the slow path (caller must honour
  * st->refetch), 0 on an exception. */
-static inline int rv_store(struct rv_cpu *c, u64 va, unsigned size, u64 val)
+static inline int rv_store(struct rv_cpu *c, struct rv_tlb_set *t, u64 va, unsigned size,
+			   u64 val)
 {
-	struct rv_tlb_entry *e = &rv_st(c)->cur->e[RV_ACC_W][(va >> RV_PAGE_SHIFT) & (RV_TLB_SIZE - 1)];
+	struct rv_tlb_entry *e = &t->e[RV_ACC_W][(va >> RV_PAGE_SHIFT) & (RV_TLB_SIZE - 1)];
 	if (likely(e->tag == (va & RV_PAGE_MASK) && (va & ~RV_PAGE_MASK) <= RV_PAGE_SIZE - size)) {
 		void *h = (void *)(uintptr_t)(va + e->addend);
 		switch (size) {
