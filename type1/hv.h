@@ -7,9 +7,8 @@
  * core/include/duo/host.h for the core. One file per concern:
  *
  *   start.S switch.S   entry, stacks, host trap vector; the world switch
- *   main.c             boot sequence, secondary harts
+ *   main.c             boot sequence, the packed VM set, secondary harts
  *   board.c            reading the board's device tree (RAM, harts, ISA)
- *   pack.c             finding and checking the packed VM set after the image
  *   mem.c              physical page allocator and the host_zalloc heap
  *   gstage.c           Sv39x4 G-stage tables, VMIDs
  *   vcpu.c             load/put of a vCPU on a hart, interrupts, timers, fences
@@ -17,7 +16,7 @@
  *   sched.c            which vCPU runs where: dedicated harts and the shared pool
  *   vmm.c              VM lifecycle: create, boot, stop, restart, power off
  *   serial.c vcon.c mgmt.c  physical UART, guest console multiplexing, management prompt
- *   hostlib.c blk.c    the rest of host.h, libc shims for the compiler
+ *   hostlib.c          the rest of host.h (time, entropy, packed disks), libc shims
  */
 #ifndef T1_HV_H
 #define T1_HV_H
@@ -212,11 +211,6 @@ static inline struct t1_hart *t1_this_hart(void)
 
 /* t1_board_parse - read RAM, harts, timebase and ISA from the board's DTB. 0 or DUO_E*. */
 int t1_board_parse(const void *fdt, struct t1_board *b);
-
-/* ---- pack.c ----------------------------------------------------------------------- */
-
-/* t1_pack_find - the verified blob after the image, or NULL with the reason logged. */
-const u8 *t1_pack_find(u64 *blob_end);
 
 /* ---- mem.c ------------------------------------------------------------------------ */
 

@@ -2,13 +2,13 @@
  * main.c - the boot sequence of the type-1 hypervisor, from start.S to the scheduler.
  *
  * On the boot hart: console, the board's device tree (RAM, harts, H and Sstc), the
- * hardware probes (henvcfg.STCE, VMID width), the packed VM set (verified, then checked
- * against this board: dedicated vCPUs <= harts - 1, memory never overcommitted), the
- * allocator over the RAM beyond the blob, every VM (RAM, G-stage tables, devices,
- * images), the hart assignment, and finally the other harts through OpenSBI's HSM.
- * Every hart then sets up its own H-extension CSRs and runs t1_hart_main forever.
- * Anything that makes booting impossible is printed and the machine powered off, so a
- * test sees the reason and QEMU exits.
+ * hardware probes (henvcfg.STCE, VMID width), the packed VM set after the image
+ * (verified, then checked against this board: dedicated vCPUs <= harts - 1, memory never
+ * overcommitted), the allocator over the RAM beyond the blob, every VM (RAM, G-stage tables,
+ * devices, images), the hart assignment, and finally the other harts through OpenSBI's HSM. Every
+ * hart then sets up its own H-extension CSRs and runs t1_hart_main forever. Anything that makes
+ * booting impossible is printed and the machine powered off, so a test sees the reason and QEMU
+ * exits.
  */
 #include <duo/err.h>
 #include <duo/lib.h>
@@ -21,7 +21,33 @@
 
 struct t1_global t1;
 
-extern char _start[];
+extern char _start[], _end[];
+
+/*
+ * pack_find - the packed VM set. `duovisor pack` appends the blob to the hypervisor
+ * binary at PACK_BLOB_OFFSET(image size incl. bss) (tools/pack/pack_format.h), so it sits
+ * in RAM just past our bss. It is verified in place with the packer's own check (magic,
+ * sizes, bounds, checksum, every VM's config), never trusted.
+ */
+static const u8 *pack_find(u64 *blob_end)
+{
+	char err[200];
+	u64 image_size = (u64)(_end - _start);
+	const u8 *blob = (const u8 *)_start + PACK_BLOB_OFFSET(image_size);
+	u64 ram_end = t1.board.ram_base + t1.board.ram_size;
+
+	if ((u64)blob >= ram_end) {
+		t1_printf("[duovisor] error: no packed VM set after the image\n");
+		return NULL;
+	}
+	if (pack_verify_blob(blob, ram_end - (u64)blob, err, sizeof(err))) {
+		t1_printf("[duovisor] error: packed VM set: %s\n", err);
+		return NULL;
+	}
+	const struct pack_header *h = (const struct pack_header *)blob;
+	*blob_end = (u64)blob + h->total_size;
+	return blob;
+}
 
 /* The H-extension CSRs every hart needs before it runs a guest. */
 static void hart_csr_init(struct t1_hart *h)
@@ -104,7 +130,7 @@ void t1_main(u64 hartid, const void *dtb)
 		  t1.vmid_bits);
 
 	u64 blob_end = 0;
-	t1.blob = t1_pack_find(&blob_end);
+	t1.blob = pack_find(&blob_end);
 	if (!t1.blob)
 		t1_panic("nothing to run");
 	const struct pack_header *ph = (const struct pack_header *)t1.blob;

@@ -1,7 +1,7 @@
 /*
  * pack.c - `duovisor pack CONFIG.json -o IMAGE`: one bootable type-1 image holding the
  * hypervisor, the VM set and every VM's kernel, initrd and disks (host side; the format
- * is tools/pack/pack_format.h, the reader type1/pack.c).
+ * is tools/pack/pack_format.h, the reader type1/main.c).
  *
  * The config goes through the same parser and checks as `duovisor run` (cfg_load_file:
  * "FILE: KEY: what is wrong"); every VM is then loaded once into scratch RAM with the

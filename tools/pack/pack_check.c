@@ -1,7 +1,7 @@
 /*
  * pack_check.c - can a machine hold this VM set, and is a packed blob intact? Shared
  * by the host-side packer (tools/pack/pack.c, against the machine `duovisor type1`
- * starts) and the type-1 hypervisor at boot (type1/pack.c, against the board it finds).
+ * starts) and the type-1 hypervisor at boot (type1/main.c, against the board it finds).
  * Freestanding: it is compiled into build/duovisor and into the bare-metal hypervisor.
  *
  * The rules (docs/type1.md): every "dedicated" vCPU owns one hart and at least one hart

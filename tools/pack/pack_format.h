@@ -1,6 +1,6 @@
 /*
  * pack_format.h - the layout of a packed type-1 image, shared by the host-side packer
- * (tools/pack/pack.c) and the bare-metal hypervisor that reads it at boot (type1/pack.c).
+ * (tools/pack/pack.c) and the bare-metal hypervisor that reads it at boot (type1/main.c).
  *
  * A packed image is the hypervisor binary (build/type1/duovisor-hv.bin, linked at
  * 0x8020_0000) followed, at PACK_BLOB_OFFSET(image_size), by one blob:
