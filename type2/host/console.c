@@ -31,6 +31,7 @@
 #define CTRL_A 0x01
 #define HOLD_NS 100000000ULL /* prefix mode: a partial line waits at most 100 ms */
 #define RETRY_MS 10	     /* backlogged input: try the UART again this often */
+#define LINE_MAX_ERR 600     /* longest line of ours on stderr */
 
 static struct {
 	struct t2_vm **vms;
@@ -45,6 +46,7 @@ static struct {
 	bool same_out;	       /* stdout and stderr are one file: keep messages on their own line */
 	pthread_mutex_t out_mu; /* stdout and the fields above; held only by short writers */
 	volatile int raw;	/* stdin is in raw mode (read by signal handlers) */
+	volatile int crlf_out, crlf_err; /* raw terminal: our own line ends are CR LF */
 	struct termios saved;
 	u8 drain[T2_CON_RING];
 } con = { .in_fd = -1, .last_out = '\n', .out_mu = PTHREAD_MUTEX_INITIALIZER };
@@ -56,16 +58,20 @@ static volatile u32 con_active; /* between t2_console_init and the final pump */
 static void enter_raw(void)
 {
 	struct termios t = con.saved;
-	/* Raw input, so every key (Ctrl-C, Ctrl-Z, arrows) reaches the guest. Output
-	 * processing stays on: our own "\n" still becomes CR LF. */
+	/* Raw, so every key (Ctrl-C, Ctrl-Z, arrows) reaches the guest and its output (which
+	 * has its own CR LF) reaches the screen unchanged; our own lines then end in CR LF. */
 	t.c_iflag &= ~(tcflag_t)(IGNBRK | BRKINT | PARMRK | ISTRIP | INLCR | IGNCR | ICRNL | IXON);
 	t.c_lflag &= ~(tcflag_t)(ECHO | ECHONL | ICANON | ISIG | IEXTEN);
+	t.c_oflag &= ~(tcflag_t)OPOST;
 	t.c_cflag &= ~(tcflag_t)(CSIZE | PARENB);
 	t.c_cflag |= CS8;
 	t.c_cc[VMIN] = 1;
 	t.c_cc[VTIME] = 0;
-	if (tcsetattr(0, TCSANOW, &t) == 0)
+	if (tcsetattr(0, TCSANOW, &t) == 0) {
 		con.raw = 1;
+		con.crlf_out = isatty(1);
+		con.crlf_err = isatty(2);
+	}
 }
 
 void t2_console_restore(void)
@@ -74,6 +80,7 @@ void t2_console_restore(void)
 	if (con.raw) {
 		tcsetattr(0, TCSANOW, &con.saved);
 		con.raw = 0;
+		con.crlf_out = con.crlf_err = 0;
 	}
 }
 
@@ -132,11 +139,31 @@ static void out_str(const char *s)
 	out_write(s, strlen(s));
 }
 
+/* A line end of our own on stdout (the terminal does not add CR in raw mode). */
+static void out_nl(void)
+{
+	out_str(con.crlf_out ? "\r\n" : "\n");
+}
+
+/* One finished line ("...\n") of ours to stderr, in one write. */
+static void err_line(const char *line, size_t n)
+{
+	char buf[LINE_MAX_ERR + 2];
+	if (con.crlf_err && n && line[n - 1] == '\n' && n < LINE_MAX_ERR) {
+		memcpy(buf, line, n - 1);
+		memcpy(buf + n - 1, "\r\n", 2);
+		line = buf;
+		n++;
+	}
+	ssize_t w = write(2, line, n);
+	(void)w;
+}
+
 /* End another VM's unterminated line before a line that is not its own. */
 static void close_open_line(void)
 {
 	if (con.open_vm) {
-		out_str("\n");
+		out_nl();
 		con.open_vm->con.at_bol = true;
 		con.open_vm = NULL;
 	}
@@ -185,7 +212,7 @@ static void before_stderr_line(void)
 	if (con.prefix)
 		close_open_line();
 	else if (con.last_out != '\n')
-		out_str("\n");
+		out_nl();
 }
 
 /*
@@ -227,15 +254,13 @@ static void logq_flush(u32 n)
 		pthread_mutex_unlock(&logq.mu);
 		pthread_mutex_lock(&con.out_mu);
 		before_stderr_line();
-		ssize_t w = write(2, line, len);
-		(void)w;
+		err_line(line, len);
 		pthread_mutex_unlock(&con.out_mu);
 	}
 }
 
 void t2_console_log_line(const char *line, size_t n)
 {
-	ssize_t w;
 	struct timespec ts;
 	if (__atomic_load_n(&con_active, __ATOMIC_ACQUIRE) && n <= LOGQ_LEN) {
 		bool queued = false;
@@ -263,12 +288,11 @@ void t2_console_log_line(const char *line, size_t n)
 	}
 	if (pthread_mutex_timedlock(&con.out_mu, &ts) == 0) {
 		before_stderr_line();
-		w = write(2, line, n);
+		err_line(line, n);
 		pthread_mutex_unlock(&con.out_mu);
 	} else {
-		w = write(2, line, n);
+		err_line(line, n);
 	}
-	(void)w;
 }
 
 void t2_console_msg(const char *fmt, ...)
@@ -285,8 +309,7 @@ void t2_console_msg(const char *fmt, ...)
 	line[n++] = '\n';
 	pthread_mutex_lock(&con.out_mu);
 	before_stderr_line();
-	ssize_t w = write(2, line, (size_t)n);
-	(void)w;
+	err_line(line, (size_t)n);
 	pthread_mutex_unlock(&con.out_mu);
 }
 
@@ -374,7 +397,7 @@ int t2_console_pump(bool final)
 		logq_flush(LOGQ_N);
 		pthread_mutex_lock(&con.out_mu);
 		if (con.last_out != '\n')
-			out_str("\n"); /* leave the user's prompt on a line of its own */
+			out_nl(); /* leave the user's prompt on a line of its own */
 		pthread_mutex_unlock(&con.out_mu);
 	}
 	return timeout;
