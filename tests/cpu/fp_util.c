@@ -12,6 +12,7 @@
 #define CODE_SLOTS 4096
 
 static unsigned next_slot;
+u32 fp_initial_flags;
 
 u64 fp_place(struct tmachine *m, u32 insn)
 {
@@ -30,7 +31,7 @@ struct fp_out fp_run(struct tmachine *m, u64 pc, u64 a, u64 b, u64 c, int frm)
 	cpu->f[4] = 0x5555555555555555ULL;
 	cpu->x[5] = a;
 	cpu->x[6] = 0x5555555555555555ULL;
-	cpu->fcsr = (u32)frm << 5;
+	cpu->fcsr = (u32)frm << 5 | fp_initial_flags;
 	cpu->mstatus = (cpu->mstatus & ~(3ULL << 13)) | (1ULL << 13);
 	cpu->stvec = PLAT_RAM_BASE + 0x8000;
 	cpu->priv = RV_PRIV_S;

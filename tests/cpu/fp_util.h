@@ -29,14 +29,18 @@ struct fp_out {
 	u64 cause;
 	u64 f; /* f4 */
 	u64 x; /* x6 */
-	u32 flags; /* fflags accrued by this instruction alone */
+	u32 flags; /* fflags after the instruction */
 };
+
+/* fflags fp_run starts from (default 0); results are compared including them. */
+extern u32 fp_initial_flags;
 
 /* fp_place - write insn into the test code area; returns its pc. */
 u64 fp_place(struct tmachine *m, u32 insn);
 /*
  * fp_run - execute the instruction at pc with f1..f3 = a, b, c (singles must be given
- * boxed by the caller when wanted), x5 = a, frm = frm, fflags clear, FS = Initial.
+ * boxed by the caller when wanted), x5 = a, frm = frm, fflags = fp_initial_flags,
+ * FS = Initial.
  * Convention: results go to f4 or x6.
  */
 struct fp_out fp_run(struct tmachine *m, u64 pc, u64 a, u64 b, u64 c, int frm);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "../unit/harness.h"
+#include "../../type2/cpu/fpu_host.h"
 #include "fp_util.h"
 
 #define ADD_D(rm) enc_fp(0x01, 2, 1, rm, 4)
@@ -108,7 +109,7 @@ static const struct known known[] = {
 	K(enc_fp(0x79, 0, 5, 0, 4), 0x7ff0000000000001, 0, 0, 0x7ff0000000000001, 0),
 };
 
-TEST(fp_known_values)
+static void known_values(void)
 {
 	struct tmachine *m = tm_new();
 	for (size_t i = 0; i < DUO_ARRAY_SIZE(known); i++) {
@@ -124,6 +125,19 @@ TEST(fp_known_values)
 		}
 	}
 	tm_free(m);
+}
+
+TEST(fp_known_values_hostfpu)
+{
+	rv_fp_host_off = false;
+	known_values();
+}
+
+TEST(fp_known_values_softfloat)
+{
+	rv_fp_host_off = true;
+	known_values();
+	rv_fp_host_off = false;
 }
 
 /* The spec's rules for comparisons, fmin/fmax and fclass, on raw binary64 bits. */

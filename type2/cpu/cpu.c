@@ -11,6 +11,7 @@
 #include <duo/err.h>
 #include <duo/host.h>
 #include "rv_internal.h"
+#include "fpu_host.h"
 
 /* Instructions per chunk: the interrupt latency bound, in instructions. */
 #define RV_CHUNK 512
@@ -96,6 +97,7 @@ enum rv_exit rv_cpu_run(struct rv_cpu *c, u64 budget)
 {
 	if (c->halt_reason)
 		return RV_EXIT_HALT;
+	rv_fp_host_enter();
 	while (budget) {
 		do_fences(c);
 		take_interrupt(c);

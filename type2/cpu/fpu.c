@@ -6,6 +6,7 @@
  * softfloat*.c. FP loads and stores are in the interpreter (exec.c).
  */
 #include "rv_internal.h"
+#include "fpu_host.h"
 #include "softfloat.h"
 
 #define BOX 0xffffffff00000000ULL
@@ -66,8 +67,10 @@ bool rv_fp_exec(struct rv_cpu *c, const struct rv_insn *d)
 		if (!rm_ok)
 			return illegal(c, d);
 		bool neg_prod = opc == 0x4b || opc == 0x4f, neg_c = opc == 0x47 || opc == 0x4f;
-		u64 v = sf_fma(fmt, freg(c, rs1, fmt), freg(c, rs2, fmt), freg(c, rs3, fmt), neg_prod,
-			       neg_c, rm, &fl);
+		u64 x = freg(c, rs1, fmt), y = freg(c, rs2, fmt), z = freg(c, rs3, fmt), v;
+		if (!rv_fp_host_arith((enum rv_fp_op)(RV_FP_FMADD + ((opc - 0x43) >> 2)), fmt, x,
+				      y, z, rm, c->fcsr, &v, &fl))
+			v = sf_fma(fmt, x, y, z, neg_prod, neg_c, rm, &fl);
 		fset(c, rd, fmt, v);
 		goto flags;
 	}
@@ -81,16 +84,23 @@ bool rv_fp_exec(struct rv_cpu *c, const struct rv_insn *d)
 	{
 		static u64 (*const op[4])(int, u64, u64, int, u32 *) = { sf_add, sf_sub, sf_mul,
 									  sf_div };
+		u64 v;
 		if (!rm_ok)
 			return illegal(c, d);
-		fset(c, rd, fmt, op[r >> 27](fmt, a, b, rm, &fl));
+		if (!rv_fp_host_arith((enum rv_fp_op)(r >> 27), fmt, a, b, 0, rm, c->fcsr, &v, &fl))
+			v = op[r >> 27](fmt, a, b, rm, &fl);
+		fset(c, rd, fmt, v);
 		goto flags;
 	}
-	case 0x0b: /* FSQRT */
+	case 0x0b: { /* FSQRT */
+		u64 v;
 		if (rs2 != 0 || !rm_ok)
 			return illegal(c, d);
-		fset(c, rd, fmt, sf_sqrt(fmt, a, rm, &fl));
+		if (!rv_fp_host_arith(RV_FP_SQRT, fmt, a, 0, 0, rm, c->fcsr, &v, &fl))
+			v = sf_sqrt(fmt, a, rm, &fl);
+		fset(c, rd, fmt, v);
 		goto flags;
+	}
 	case 0x04: /* FSGNJ, FSGNJN, FSGNJX */
 		if (f3 > 2)
 			return illegal(c, d);
@@ -102,10 +112,15 @@ bool rv_fp_exec(struct rv_cpu *c, const struct rv_insn *d)
 		fset(c, rd, fmt, sf_minmax(fmt, a, b, f3 == 1, &fl));
 		goto flags;
 	case 0x08: /* FCVT.S.D (fmt S, rs2 1), FCVT.D.S (fmt D, rs2 0) */
+	{
+		u64 v, in = freg(c, rs1, !fmt);
 		if (rs2 != (fmt == SF_S ? 1U : 0U) || !rm_ok)
 			return illegal(c, d);
-		fset(c, rd, fmt, sf_convert(fmt, !fmt, freg(c, rs1, !fmt), rm, &fl));
+		if (!rv_fp_host_convert(fmt == SF_D, in, rm, &v, &fl))
+			v = sf_convert(fmt, !fmt, in, rm, &fl);
+		fset(c, rd, fmt, v);
 		goto flags;
+	}
 	case 0x14: /* FLE, FLT, FEQ */
 		if (f3 > 2)
 			return illegal(c, d);
