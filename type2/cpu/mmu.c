@@ -125,8 +125,11 @@ void rv_tlb_flush_va(struct rv_cpu *c, u64 va)
 /* A decoded page for physical page ppn, if present. */
 static struct rv_dpage *dpage_find(struct rv_state *st, u64 ppn)
 {
-	struct rv_dpage *d = &st->dcache[ppn & (RV_DCACHE_SLOTS - 1)];
-	return d->ppn == ppn ? d : NULL;
+	struct rv_dpage *set = &st->dcache[(ppn & (RV_DCACHE_SETS - 1)) * RV_DCACHE_WAYS];
+	for (unsigned w = 0; w < RV_DCACHE_WAYS; w++)
+		if (set[w].ppn == ppn)
+			return &set[w];
+	return NULL;
 }
 
 struct rv_tlb_entry *rv_tlb_lookup(struct rv_cpu *c, u64 va, enum rv_acc acc)
@@ -288,7 +291,22 @@ struct rv_dpage *rv_fetch_page(struct rv_cpu *c, u64 pc)
 		return NULL;
 	}
 	u64 ppn = e->pa >> RV_PAGE_SHIFT;
-	struct rv_dpage *d = &st->dcache[ppn & (RV_DCACHE_SLOTS - 1)];
+	unsigned si = ppn & (RV_DCACHE_SETS - 1), w;
+	struct rv_dpage *set = &st->dcache[si * RV_DCACHE_WAYS], *d = NULL;
+	for (w = 0; w < RV_DCACHE_WAYS; w++)
+		if (set[w].ppn == ppn) {
+			d = &set[w];
+			break;
+		}
+	if (!d) {
+		/* Claim an empty way, else the least recently used one (2 ways: not MRU). */
+		for (w = 0; w < RV_DCACHE_WAYS && set[w].ppn != RV_DPAGE_NONE; w++)
+			;
+		if (w == RV_DCACHE_WAYS)
+			w = (st->dcache_mru[si] + 1) % RV_DCACHE_WAYS;
+		d = &set[w];
+	}
+	st->dcache_mru[si] = (u8)w;
 	if (d->ppn != ppn) {
 		memcpy(d->insn, fresh_page(), sizeof(d->insn));
 		d->ndecoded = 0;

@@ -86,7 +86,9 @@ static inline void rv_decode(u32 raw, struct rv_insn *d)
 #define RV_PAGE_SIZE (1ULL << RV_PAGE_SHIFT)
 #define RV_PAGE_MASK (~(RV_PAGE_SIZE - 1))
 #define RV_DPAGE_INSNS (RV_PAGE_SIZE / 2)
-#define RV_DCACHE_SLOTS 512 /* direct-mapped by physical page number */
+#define RV_DCACHE_SETS 512 /* set = physical page number % sets */
+#define RV_DCACHE_WAYS 2 /* LRU within a set */
+#define RV_DCACHE_SLOTS (RV_DCACHE_SETS * RV_DCACHE_WAYS)
 #define RV_DPAGE_NONE (~0ULL)
 
 /* Slots are indexed by (pc & 0xfff) / 2. Two RV_OP_PAGE_END sentinels follow the last
@@ -128,7 +130,8 @@ enum { RV_TLBSET_U = 0, RV_TLBSET_S, RV_TLBSET_SUM, RV_NTLBSET };
 struct rv_state {
 	struct rv_tlb_set tlb[RV_NTLBSET];
 	struct rv_tlb_set *cur; /* the view for the current privilege and SUM */
-	struct rv_dpage *dcache; /* RV_DCACHE_SLOTS pages */
+	struct rv_dpage *dcache; /* RV_DCACHE_SLOTS pages: set s is [s*WAYS, s*WAYS+WAYS) */
+	u8 dcache_mru[RV_DCACHE_SETS]; /* most recently claimed or fetched way per set */
 	/* An exception raised by a helper, taken by the interpreter. */
 	u64 exc_cause, exc_tval;
 	/* The interpreter must re-translate pc before the next instruction. */
