@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <duo/sbi.h>
 #include <duo/vm.h>
 #include "../tools/config/config.h"
 #include "host/t2.h"
@@ -294,7 +295,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
-		printf("duovisor %s (type 2: RV64GC emulator; SBI %d.%d)\n", T2_VERSION, 2, 0);
+		printf("duovisor %s (type 2: RV64GC emulator; SBI %d.%d)\n", T2_VERSION,
+		       SBI_SPEC_MAJOR, SBI_SPEC_MINOR);
 		return 0;
 	}
 	if (!strcmp(cmd, "run"))

@@ -86,7 +86,8 @@ void t2_console_restore(void)
 
 void t2_console_reraw(void)
 {
-	if (!con.raw && con.in_fd == 0 && isatty(0))
+	/* After a stop/continue the shell may have reset the terminal: apply raw again. */
+	if (con.raw && con.in_fd == 0)
 		enter_raw();
 }
 
