@@ -16,19 +16,19 @@ enum { FL_NX = 1, FL_UF = 2, FL_OF = 4, FL_DZ = 8, FL_NV = 16 };
 #define BOXED(v) (0xffffffff00000000ULL | (u32)(v))
 
 /* OP-FP and the fused multiply-add majors (constant expressions). */
-#define enc_fp(funct7, rs2, rs1, rm, rd)                                                   \
-	((u32)(funct7) << 25 | (u32)(rs2) << 20 | (u32)(rs1) << 15 | (u32)(rm) << 12 |     \
+#define enc_fp(funct7, rs2, rs1, rm, rd)                                                           \
+	((u32)(funct7) << 25 | (u32)(rs2) << 20 | (u32)(rs1) << 15 | (u32)(rm) << 12 |             \
 	 (u32)(rd) << 7 | 0x53)
-#define enc_r4(opc, fmt, rs3, rs2, rs1, rm, rd)                                            \
-	((u32)(rs3) << 27 | (u32)(fmt) << 25 | (u32)(rs2) << 20 | (u32)(rs1) << 15 |       \
+#define enc_r4(opc, fmt, rs3, rs2, rs1, rm, rd)                                                    \
+	((u32)(rs3) << 27 | (u32)(fmt) << 25 | (u32)(rs2) << 20 | (u32)(rs1) << 15 |               \
 	 (u32)(rm) << 12 | (u32)(rd) << 7 | (u32)(opc))
 
 /* What one executed FP instruction left behind. */
 struct fp_out {
 	bool trapped; /* took an exception (scause in cause) */
 	u64 cause;
-	u64 f; /* f4 */
-	u64 x; /* x6 */
+	u64 f;	   /* f4 */
+	u64 x;	   /* x6 */
 	u32 flags; /* fflags after the instruction */
 };
 

@@ -42,8 +42,7 @@ int tm_exec1(struct tmachine *m, u64 pc, u32 insn);
 extern u64 stub_time, stub_time_step;
 
 /* Guest programs assembled by cpu.mk: name_start/name_end symbols. */
-#define TM_BLOB(name)                                                                      \
-	extern const unsigned char cpu_blob_##name[], cpu_blob_##name##_end[]
+#define TM_BLOB(name) extern const unsigned char cpu_blob_##name[], cpu_blob_##name##_end[]
 #define TM_BLOB_LEN(name) ((size_t)(cpu_blob_##name##_end - cpu_blob_##name))
 
 #endif

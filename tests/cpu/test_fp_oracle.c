@@ -66,7 +66,7 @@ static u64 sbits(float f)
 }
 
 enum { O_ADD, O_SUB, O_MUL, O_DIV, O_SQRT, O_FMADD, O_FMSUB, O_FNMSUB, O_FNMADD, O_N };
-static const char *const opname[O_N] = { "add",   "sub",   "mul",    "div",   "sqrt",
+static const char *const opname[O_N] = { "add",	  "sub",   "mul",    "div",   "sqrt",
 					 "fmadd", "fmsub", "fnmsub", "fnmadd" };
 
 static u64 native(int op, bool dbl, u64 a, u64 b, u64 c, int rm, u32 *fl)
@@ -78,15 +78,33 @@ static u64 native(int op, bool dbl, u64 a, u64 b, u64 c, int rm, u32 *fl)
 		volatile double x = dv(a), y = dv(b), z = dv(c), t;
 		double mx = -x;
 		switch (op) {
-		case O_ADD: t = x + y; break;
-		case O_SUB: t = x - y; break;
-		case O_MUL: t = x * y; break;
-		case O_DIV: t = x / y; break;
-		case O_SQRT: t = sqrt(x); break;
-		case O_FMADD: t = fma(x, y, z); break;
-		case O_FMSUB: t = fma(x, y, -z); break;
-		case O_FNMSUB: t = fma(mx, y, z); break;
-		default: t = fma(mx, y, -z); break;
+		case O_ADD:
+			t = x + y;
+			break;
+		case O_SUB:
+			t = x - y;
+			break;
+		case O_MUL:
+			t = x * y;
+			break;
+		case O_DIV:
+			t = x / y;
+			break;
+		case O_SQRT:
+			t = sqrt(x);
+			break;
+		case O_FMADD:
+			t = fma(x, y, z);
+			break;
+		case O_FMSUB:
+			t = fma(x, y, -z);
+			break;
+		case O_FNMSUB:
+			t = fma(mx, y, z);
+			break;
+		default:
+			t = fma(mx, y, -z);
+			break;
 		}
 		*fl = host_flags();
 		r = dbits(t);
@@ -94,15 +112,33 @@ static u64 native(int op, bool dbl, u64 a, u64 b, u64 c, int rm, u32 *fl)
 		volatile float x = sv(a), y = sv(b), z = sv(c), t;
 		float mx = -x;
 		switch (op) {
-		case O_ADD: t = x + y; break;
-		case O_SUB: t = x - y; break;
-		case O_MUL: t = x * y; break;
-		case O_DIV: t = x / y; break;
-		case O_SQRT: t = sqrtf(x); break;
-		case O_FMADD: t = fmaf(x, y, z); break;
-		case O_FMSUB: t = fmaf(x, y, -z); break;
-		case O_FNMSUB: t = fmaf(mx, y, z); break;
-		default: t = fmaf(mx, y, -z); break;
+		case O_ADD:
+			t = x + y;
+			break;
+		case O_SUB:
+			t = x - y;
+			break;
+		case O_MUL:
+			t = x * y;
+			break;
+		case O_DIV:
+			t = x / y;
+			break;
+		case O_SQRT:
+			t = sqrtf(x);
+			break;
+		case O_FMADD:
+			t = fmaf(x, y, z);
+			break;
+		case O_FMSUB:
+			t = fmaf(x, y, -z);
+			break;
+		case O_FNMSUB:
+			t = fmaf(mx, y, z);
+			break;
+		default:
+			t = fmaf(mx, y, -z);
+			break;
 		}
 		*fl = host_flags();
 		r = sbits(t);
@@ -127,9 +163,8 @@ static int report(const char *what, u64 a, u64 b, u64 c, int rm, u64 got, u32 gf
 	if (*budget <= 0)
 		return 0;
 	char msg[256];
-	snprintf(msg, sizeof(msg),
-		 "%s rm%d a=%llx b=%llx c=%llx: got %llx fl %x, want %llx fl %x", what, rm,
-		 (unsigned long long)a, (unsigned long long)b, (unsigned long long)c,
+	snprintf(msg, sizeof(msg), "%s rm%d a=%llx b=%llx c=%llx: got %llx fl %x, want %llx fl %x",
+		 what, rm, (unsigned long long)a, (unsigned long long)b, (unsigned long long)c,
 		 (unsigned long long)got, gfl, (unsigned long long)want, wfl);
 	test_fail(__FILE__, __LINE__, msg);
 	return --*budget;
@@ -158,13 +193,15 @@ static void oracle_arith(void)
 						u32 wfl;
 						u64 want = native(op, fmt, a, b, c, rm, &wfl);
 						u64 box = fmt ? 0 : 0xffffffff00000000ULL;
-						struct fp_out o = fp_run(m, (i + j) & 1 ? pc_d : pc_s,
-									 a | box, b | box, c | box, rm);
+						struct fp_out o =
+							fp_run(m, (i + j) & 1 ? pc_d : pc_s,
+							       a | box, b | box, c | box, rm);
 						checked++;
 						wfl |= fp_initial_flags;
-						if (o.trapped || o.f != (want | box) || o.flags != wfl)
-							report(opname[op], a, b, c, rm, o.f, o.flags,
-							       want | box, wfl, &budget);
+						if (o.trapped || o.f != (want | box) ||
+						    o.flags != wfl)
+							report(opname[op], a, b, c, rm, o.f,
+							       o.flags, want | box, wfl, &budget);
 					}
 			}
 	CHECK(checked > 500000);
@@ -238,13 +275,17 @@ static u64 native_from_int(u64 v, int kind, bool dbl, int rm, u32 *fl)
 	volatile s64 l = (s64)v;
 	volatile u64 lu = v;
 	if (dbl) {
-		volatile double t = kind == 0 ? (double)w : kind == 1 ? (double)wu :
-				    kind == 2 ? (double)l : (double)lu;
+		volatile double t = kind == 0	? (double)w
+				    : kind == 1 ? (double)wu
+				    : kind == 2 ? (double)l
+						: (double)lu;
 		*fl = host_flags();
 		r = dbits(t);
 	} else {
-		volatile float t = kind == 0 ? (float)w : kind == 1 ? (float)wu :
-				   kind == 2 ? (float)l : (float)lu;
+		volatile float t = kind == 0   ? (float)w
+				   : kind == 1 ? (float)wu
+				   : kind == 2 ? (float)l
+					       : (float)lu;
 		*fl = host_flags();
 		r = sbits(t);
 	}
@@ -264,36 +305,48 @@ static void oracle_convert(void)
 	for (int fmt = 0; fmt < 2; fmt++)
 		for (int kind = 0; kind < 4; kind++)
 			for (int rm = 0; rm <= RMM; rm++) {
-				u64 pc = fp_place(m, enc_fp(0x60 | (u32)fmt, (u32)kind, 1, (u32)rm, 6));
+				u64 pc = fp_place(
+					m, enc_fp(0x60 | (u32)fmt, (u32)kind, 1, (u32)rm, 6));
 				for (int i = 0; i < N; i++) {
 					u64 a = pool[fmt][i];
 					double v = fmt ? dv(a) : (double)sv(a);
 					u32 wfl;
 					u64 want = want_to_int(v, kind, rm, &wfl);
-					struct fp_out o = fp_run(m, pc, fmt ? a : BOXED(a), 0, 0, 0);
+					struct fp_out o =
+						fp_run(m, pc, fmt ? a : BOXED(a), 0, 0, 0);
 					if (o.trapped || o.x != want || o.flags != wfl)
-						report("fcvt.int", a, (u64)kind, 0, rm, o.x, o.flags,
-						       want, wfl, &budget);
+						report("fcvt.int", a, (u64)kind, 0, rm, o.x,
+						       o.flags, want, wfl, &budget);
 				}
 			}
 	/* int -> float */
 	u64 ints[N];
 	u64 s = 42;
-	static const u64 special_ints[] = { 0, 1, ~0ULL, 0x7fffffff, 0x80000000,
-					    0xffffffff80000000ULL, 0x7fffffffffffffffULL,
-					    0x8000000000000000ULL, 0x1000001, 0x20000000000001ULL,
-					    0xfffffffffe000001ULL, 0xffffffff };
+	static const u64 special_ints[] = { 0,
+					    1,
+					    ~0ULL,
+					    0x7fffffff,
+					    0x80000000,
+					    0xffffffff80000000ULL,
+					    0x7fffffffffffffffULL,
+					    0x8000000000000000ULL,
+					    0x1000001,
+					    0x20000000000001ULL,
+					    0xfffffffffe000001ULL,
+					    0xffffffff };
 	for (int i = 0; i < N; i++) {
 		s ^= s << 13;
 		s ^= s >> 7;
 		s ^= s << 17;
-		ints[i] = i < (int)DUO_ARRAY_SIZE(special_ints) ? special_ints[i] :
-			  (s >> (s & 63)) ^ ((s & 64) ? ~0ULL : 0);
+		ints[i] = i < (int)DUO_ARRAY_SIZE(special_ints)
+				  ? special_ints[i]
+				  : (s >> (s & 63)) ^ ((s & 64) ? ~0ULL : 0);
 	}
 	for (int fmt = 0; fmt < 2; fmt++)
 		for (int kind = 0; kind < 4; kind++)
 			for (int rm = 0; rm < 4; rm++) {
-				u64 pc = fp_place(m, enc_fp(0x68 | (u32)fmt, (u32)kind, 5, (u32)rm, 4));
+				u64 pc = fp_place(
+					m, enc_fp(0x68 | (u32)fmt, (u32)kind, 5, (u32)rm, 4));
 				for (int i = 0; i < N; i++) {
 					u32 wfl;
 					u64 want = native_from_int(ints[i], kind, fmt, rm, &wfl);

@@ -38,8 +38,14 @@ struct known {
 	bool to_x;
 };
 
-#define K(i, a, b, c, w, fl) { i, a, b, c, w, fl, false }
-#define KX(i, a, b, c, w, fl) { i, a, b, c, w, fl, true }
+#define K(i, a, b, c, w, fl)                                                                       \
+	{                                                                                          \
+		i, a, b, c, w, fl, false                                                           \
+	}
+#define KX(i, a, b, c, w, fl)                                                                      \
+	{                                                                                          \
+		i, a, b, c, w, fl, true                                                            \
+	}
 static const struct known known[] = {
 	/* RMM: halfway cases go away from zero, RNE goes to even */
 	K(ADD_D(RMM), 0x3ff0000000000000, 0x3ca0000000000000, 0, 0x3ff0000000000001, FL_NX),
@@ -49,27 +55,23 @@ static const struct known known[] = {
 	  0x3ff0000000000001, FL_NX),
 	K(CVT_S_D(RMM), 0x3ff0000010000000, 0, 0, BOXED(0x3f800001), FL_NX),
 	K(CVT_S_D(RNE), 0x3ff0000010000000, 0, 0, BOXED(0x3f800000), FL_NX),
-	K(DIV_D(RMM), 0x0010000000000001, 0x4000000000000000, 0, 0x0008000000000001,
-	  FL_NX | FL_UF),
-	K(DIV_D(RNE), 0x0010000000000001, 0x4000000000000000, 0, 0x0008000000000000,
-	  FL_NX | FL_UF),
-	K(MUL_D(RMM), 0x7fefffffffffffff, 0x4000000000000000, 0, 0x7ff0000000000000,
-	  FL_OF | FL_NX),
-	K(MUL_D(RTZ), 0x7fefffffffffffff, 0x4000000000000000, 0, 0x7fefffffffffffff,
-	  FL_OF | FL_NX),
-	KX(CVT_W_D(RMM), 0x4004000000000000, 0, 0, 3, FL_NX),		  /* 2.5 */
+	K(DIV_D(RMM), 0x0010000000000001, 0x4000000000000000, 0, 0x0008000000000001, FL_NX | FL_UF),
+	K(DIV_D(RNE), 0x0010000000000001, 0x4000000000000000, 0, 0x0008000000000000, FL_NX | FL_UF),
+	K(MUL_D(RMM), 0x7fefffffffffffff, 0x4000000000000000, 0, 0x7ff0000000000000, FL_OF | FL_NX),
+	K(MUL_D(RTZ), 0x7fefffffffffffff, 0x4000000000000000, 0, 0x7fefffffffffffff, FL_OF | FL_NX),
+	KX(CVT_W_D(RMM), 0x4004000000000000, 0, 0, 3, FL_NX), /* 2.5 */
 	KX(CVT_W_D(RNE), 0x4004000000000000, 0, 0, 2, FL_NX),
 	KX(CVT_W_D(RMM), 0xc004000000000000, 0, 0, (u64)-3, FL_NX), /* -2.5 */
-	KX(CVT_W_D(RMM), 0x3fe0000000000000, 0, 0, 1, FL_NX),	  /* 0.5 */
+	KX(CVT_W_D(RMM), 0x3fe0000000000000, 0, 0, 1, FL_NX),	    /* 0.5 */
 	KX(CVT_W_D(RNE), 0x3fe0000000000000, 0, 0, 0, FL_NX),
 	K(CVT_S_W(RMM), 0x1000001, 0, 0, BOXED(0x4b800001), FL_NX),
 	K(CVT_S_W(RNE), 0x1000001, 0, 0, BOXED(0x4b800000), FL_NX),
 	/* fcvt saturation and the spec's table */
 	KX(CVT_W_S(RNE), BOXED(0x7fc00000), 0, 0, 0x7fffffff, FL_NV),
 	KX(CVT_W_S(RNE), BOXED(0xff800000), 0, 0, 0xffffffff80000000, FL_NV),
-	KX(CVT_WU_D(RNE), 0xbff0000000000000, 0, 0, 0, FL_NV),		  /* -1.0 */
-	KX(CVT_WU_D(RTZ), 0xbfe0000000000000, 0, 0, 0, FL_NX),		  /* -0.5 */
-	KX(CVT_WU_D(RNE), 0x7ff8000000000000, 0, 0, ~0ULL, FL_NV),	  /* sext */
+	KX(CVT_WU_D(RNE), 0xbff0000000000000, 0, 0, 0, FL_NV),	   /* -1.0 */
+	KX(CVT_WU_D(RTZ), 0xbfe0000000000000, 0, 0, 0, FL_NX),	   /* -0.5 */
+	KX(CVT_WU_D(RNE), 0x7ff8000000000000, 0, 0, ~0ULL, FL_NV), /* sext */
 	KX(CVT_L_D(RNE), 0x43e0000000000000, 0, 0, 0x7fffffffffffffff, FL_NV),
 	KX(CVT_L_D(RNE), 0xc3e0000000000000, 0, 0, 0x8000000000000000, 0),
 	KX(CVT_LU_S(RNE), BOXED(0x7f800000), 0, 0, ~0ULL, FL_NV),
@@ -90,17 +92,16 @@ static const struct known known[] = {
 	K(DIV_D(RNE), 0xbff0000000000000, 0, 0, 0xfff0000000000000, FL_DZ),
 	K(DIV_D(RNE), 0, 0, 0, QNAN_D, FL_NV),
 	/* improperly boxed singles read as the canonical NaN */
-	K(enc_fp(0x00, 2, 1, RNE, 4), 0x000000003f800000, BOXED(0x3f800000), 0, BOXED(QNAN_S),
-	  0),
-	K(enc_fp(0x10, 2, 1, 0, 4), 0x000000003f800000, BOXED(0xbf800000), 0,
-	  BOXED(0xffc00000), 0), /* fsgnj.s: NaN with the sign of b */
+	K(enc_fp(0x00, 2, 1, RNE, 4), 0x000000003f800000, BOXED(0x3f800000), 0, BOXED(QNAN_S), 0),
+	K(enc_fp(0x10, 2, 1, 0, 4), 0x000000003f800000, BOXED(0xbf800000), 0, BOXED(0xffc00000),
+	  0), /* fsgnj.s: NaN with the sign of b */
 	/* sign injection */
-	K(enc_fp(0x11, 2, 1, 0, 4), 0x3ff0000000000000, 0x8000000000000000, 0,
-	  0xbff0000000000000, 0), /* fsgnj.d */
-	K(enc_fp(0x11, 2, 1, 1, 4), 0x3ff0000000000000, 0x8000000000000000, 0,
-	  0x3ff0000000000000, 0), /* fsgnjn.d */
-	K(enc_fp(0x11, 2, 1, 2, 4), 0xbff0000000000000, 0x8000000000000000, 0,
-	  0x3ff0000000000000, 0), /* fsgnjx.d */
+	K(enc_fp(0x11, 2, 1, 0, 4), 0x3ff0000000000000, 0x8000000000000000, 0, 0xbff0000000000000,
+	  0), /* fsgnj.d */
+	K(enc_fp(0x11, 2, 1, 1, 4), 0x3ff0000000000000, 0x8000000000000000, 0, 0x3ff0000000000000,
+	  0), /* fsgnjn.d */
+	K(enc_fp(0x11, 2, 1, 2, 4), 0xbff0000000000000, 0x8000000000000000, 0, 0x3ff0000000000000,
+	  0), /* fsgnjx.d */
 	/* moves: no NaN checks, fmv.x.w sign-extends */
 	KX(enc_fp(0x70, 0, 1, 0, 6), BOXED(0x80000000), 0, 0, 0xffffffff80000000, 0),
 	KX(enc_fp(0x70, 0, 1, 0, 6), 0x1234567880000001, 0, 0, 0xffffffff80000001, 0),
@@ -118,8 +119,9 @@ static void known_values(void)
 		u64 got = k->to_x ? o.x : o.f;
 		if (o.trapped || got != k->want || o.flags != k->flags) {
 			char msg[200];
-			snprintf(msg, sizeof(msg), "case %zu (insn %08x): got %llx fl %x trap %d, want %llx fl %x",
-				 i, k->insn, (unsigned long long)got, o.flags, o.trapped,
+			snprintf(msg, sizeof(msg),
+				 "case %zu (insn %08x): got %llx fl %x trap %d, want %llx fl %x", i,
+				 k->insn, (unsigned long long)got, o.flags, o.trapped,
 				 (unsigned long long)k->want, k->flags);
 			test_fail(__FILE__, __LINE__, msg);
 		}
@@ -179,9 +181,12 @@ TEST(fp_compare_minmax_class)
 	u64 pool[N];
 	int bad = 0;
 	fp_operands_d(pool, N, 5);
-	u64 feq = fp_place(m, enc_fp(0x51, 2, 1, 2, 6)), flt = fp_place(m, enc_fp(0x51, 2, 1, 1, 6));
-	u64 fle = fp_place(m, enc_fp(0x51, 2, 1, 0, 6)), fmin = fp_place(m, enc_fp(0x15, 2, 1, 0, 4));
-	u64 fmax = fp_place(m, enc_fp(0x15, 2, 1, 1, 4)), fcls = fp_place(m, enc_fp(0x71, 0, 1, 1, 6));
+	u64 feq = fp_place(m, enc_fp(0x51, 2, 1, 2, 6)),
+	    flt = fp_place(m, enc_fp(0x51, 2, 1, 1, 6));
+	u64 fle = fp_place(m, enc_fp(0x51, 2, 1, 0, 6)),
+	    fmin = fp_place(m, enc_fp(0x15, 2, 1, 0, 4));
+	u64 fmax = fp_place(m, enc_fp(0x15, 2, 1, 1, 4)),
+	    fcls = fp_place(m, enc_fp(0x71, 0, 1, 1, 6));
 	for (int i = 0; i < N && bad < 10; i++) {
 		struct fp_out o = fp_run(m, fcls, pool[i], 0, 0, 0);
 		if (o.x != class_d(pool[i]) || o.flags)
@@ -202,8 +207,10 @@ TEST(fp_compare_minmax_class)
 				wmin = o2 <= 0 ? a : b;
 				wmax = o2 >= 0 ? a : b;
 			}
-			struct fp_out r[5] = { fp_run(m, feq, a, b, 0, 0), fp_run(m, flt, a, b, 0, 0),
-					       fp_run(m, fle, a, b, 0, 0), fp_run(m, fmin, a, b, 0, 0),
+			struct fp_out r[5] = { fp_run(m, feq, a, b, 0, 0),
+					       fp_run(m, flt, a, b, 0, 0),
+					       fp_run(m, fle, a, b, 0, 0),
+					       fp_run(m, fmin, a, b, 0, 0),
 					       fp_run(m, fmax, a, b, 0, 0) };
 			bool ok = r[0].x == (ord == 0) && r[0].flags == (snan ? FL_NV : 0u) &&
 				  r[1].x == (ord == -1) && r[1].flags == (nan ? FL_NV : 0u) &&
@@ -231,20 +238,20 @@ TEST(fp_illegal_encodings)
 {
 	struct tmachine *m = tm_new();
 	static const u32 bad[] = {
-		enc_fp(0x01, 2, 1, 5, 4),	  /* fadd.d rm 5 */
-		enc_fp(0x01, 2, 1, 6, 4),	  /* fadd.d rm 6 */
-		enc_fp(0x02, 2, 1, 0, 4),	  /* fmt H */
-		enc_fp(0x03, 2, 1, 0, 4),	  /* fmt Q */
-		enc_fp(0x11, 2, 1, 3, 4),	  /* fsgnj funct3 3 */
-		enc_fp(0x15, 2, 1, 2, 4),	  /* fmin/fmax funct3 2 */
-		enc_fp(0x51, 2, 1, 3, 6),	  /* fcmp funct3 3 */
-		enc_fp(0x2d, 1, 1, 0, 4),	  /* fsqrt rs2 != 0 */
-		enc_fp(0x21, 1, 1, 0, 4),	  /* fcvt.d.s with rs2 1 */
-		enc_fp(0x20, 0, 1, 0, 4),	  /* fcvt.s.d with rs2 0 */
-		enc_fp(0x21, 0, 1, 5, 4),	  /* fcvt.d.s rm 5 */
-		enc_fp(0x61, 4, 1, 0, 6),	  /* fcvt.?.d rs2 4 */
-		enc_fp(0x71, 0, 1, 2, 6),	  /* fmv/fclass funct3 2 */
-		enc_fp(0x79, 1, 5, 0, 4),	  /* fmv.d.x rs2 1 */
+		enc_fp(0x01, 2, 1, 5, 4),	/* fadd.d rm 5 */
+		enc_fp(0x01, 2, 1, 6, 4),	/* fadd.d rm 6 */
+		enc_fp(0x02, 2, 1, 0, 4),	/* fmt H */
+		enc_fp(0x03, 2, 1, 0, 4),	/* fmt Q */
+		enc_fp(0x11, 2, 1, 3, 4),	/* fsgnj funct3 3 */
+		enc_fp(0x15, 2, 1, 2, 4),	/* fmin/fmax funct3 2 */
+		enc_fp(0x51, 2, 1, 3, 6),	/* fcmp funct3 3 */
+		enc_fp(0x2d, 1, 1, 0, 4),	/* fsqrt rs2 != 0 */
+		enc_fp(0x21, 1, 1, 0, 4),	/* fcvt.d.s with rs2 1 */
+		enc_fp(0x20, 0, 1, 0, 4),	/* fcvt.s.d with rs2 0 */
+		enc_fp(0x21, 0, 1, 5, 4),	/* fcvt.d.s rm 5 */
+		enc_fp(0x61, 4, 1, 0, 6),	/* fcvt.?.d rs2 4 */
+		enc_fp(0x71, 0, 1, 2, 6),	/* fmv/fclass funct3 2 */
+		enc_fp(0x79, 1, 5, 0, 4),	/* fmv.d.x rs2 1 */
 		enc_r4(0x43, 1, 3, 2, 1, 5, 4), /* fmadd rm 5 */
 		enc_r4(0x4f, 2, 3, 2, 1, 0, 4), /* fnmadd fmt H */
 	};

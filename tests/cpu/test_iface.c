@@ -18,10 +18,11 @@
 #define ECALL 0x00000073u
 #define WFI 0x10500073u
 #define JSELF 0x0000006fu /* j . */
-#define SW(rs2, rs1, imm)                                                                  \
-	((u32)(((imm) >> 5) & 0x7f) << 25 | (u32)(rs2) << 20 | (u32)(rs1) << 15 | 2u << 12 | \
+#define SW(rs2, rs1, imm)                                                                          \
+	((u32)(((imm) >> 5) & 0x7f) << 25 | (u32)(rs2) << 20 | (u32)(rs1) << 15 | 2u << 12 |       \
 	 (u32)((imm)&0x1f) << 7 | 0x23)
-#define LW(rd, rs1, imm) ((u32)((imm)&0xfff) << 20 | (u32)(rs1) << 15 | 2u << 12 | (u32)(rd) << 7 | 0x03)
+#define LW(rd, rs1, imm)                                                                           \
+	((u32)((imm)&0xfff) << 20 | (u32)(rs1) << 15 | 2u << 12 | (u32)(rd) << 7 | 0x03)
 #define AUIPC(rd, imm) ((u32)(imm) << 12 | (u32)(rd) << 7 | 0x17)
 #define ILLEGAL 0xffffffffu
 
@@ -124,8 +125,8 @@ TEST(iface_code_changes)
 	CHECK_EQ(m->cpu.x[10], 2);
 	CHECK_EQ(m->cpu.fence_req, 0);
 	/* the guest patches the very next instruction with a store: seen at once */
-	const u32 v3[] = { AUIPC(5, 0), LW(6, 5, 20), SW(6, 5, 12), ADDI(10, 0, 3), ECALL,
-			   ADDI(10, 0, 4) };
+	const u32 v3[] = { AUIPC(5, 0),	   LW(6, 5, 20), SW(6, 5, 12),
+			   ADDI(10, 0, 3), ECALL,	 ADDI(10, 0, 4) };
 	put(m, BASE + 0x200, v3, 6);
 	m->cpu.pc = BASE + 0x200;
 	CHECK_EQ(rv_cpu_run(&m->cpu, 10), RV_EXIT_ECALL);

@@ -18,19 +18,20 @@ static void run_blob(const char *name, const unsigned char *bin, size_t len, u64
 	long r = tm_run_prog(m, max, &why);
 	if (r != 0) {
 		char msg[200];
-		snprintf(msg, sizeof(msg), "%s: check %ld failed %s (pc=0x%llx scause=0x%llx stval=0x%llx)",
-			 name, r, why, (unsigned long long)m->cpu.pc, (unsigned long long)m->cpu.scause,
+		snprintf(msg, sizeof(msg),
+			 "%s: check %ld failed %s (pc=0x%llx scause=0x%llx stval=0x%llx)", name, r,
+			 why, (unsigned long long)m->cpu.pc, (unsigned long long)m->cpu.scause,
 			 (unsigned long long)m->cpu.stval);
 		test_fail(__FILE__, __LINE__, msg);
 	}
 	tm_free(m);
 }
 
-#define PROGRAM_TEST(name)                                                                 \
-	TM_BLOB(name);                                                                     \
-	TEST(prog_##name)                                                                  \
-	{                                                                                  \
-		run_blob(#name, cpu_blob_##name, TM_BLOB_LEN(name), 50000000);             \
+#define PROGRAM_TEST(name)                                                                         \
+	TM_BLOB(name);                                                                             \
+	TEST(prog_##name)                                                                          \
+	{                                                                                          \
+		run_blob(#name, cpu_blob_##name, TM_BLOB_LEN(name), 50000000);                     \
 	}
 
 PROGRAM_TEST(alu)

@@ -99,8 +99,8 @@ bool rv_amo(struct rv_cpu *c, const struct rv_insn *d)
 	u64 v = c->x[d->rs2], res;
 
 	if (lr) {
-		res = w ? (u64)(s64)(s32)__atomic_load_n((u32 *)h, __ATOMIC_SEQ_CST) :
-			  __atomic_load_n((u64 *)h, __ATOMIC_SEQ_CST);
+		res = w ? (u64)(s64)(s32)__atomic_load_n((u32 *)h, __ATOMIC_SEQ_CST)
+			: __atomic_load_n((u64 *)h, __ATOMIC_SEQ_CST);
 		c->resv_addr = pa;
 		c->resv_valid = true;
 		st->resv_val = res;
@@ -115,11 +115,13 @@ bool rv_amo(struct rv_cpu *c, const struct rv_insn *d)
 			if (w) {
 				u32 exp = (u32)st->resv_val;
 				ok = __atomic_compare_exchange_n((u32 *)h, &exp, (u32)v, false,
-								 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+								 __ATOMIC_SEQ_CST,
+								 __ATOMIC_SEQ_CST);
 			} else {
 				u64 exp = st->resv_val;
 				ok = __atomic_compare_exchange_n((u64 *)h, &exp, v, false,
-								 __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+								 __ATOMIC_SEQ_CST,
+								 __ATOMIC_SEQ_CST);
 			}
 		}
 		c->resv_valid = false;

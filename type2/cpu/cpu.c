@@ -19,9 +19,9 @@
 void rv_update_view(struct rv_cpu *c)
 {
 	struct rv_state *st = rv_st(c);
-	int set = c->priv == RV_PRIV_U		     ? RV_TLBSET_U :
-		  (c->mstatus & SSTATUS_SUM) ? RV_TLBSET_SUM :
-					       RV_TLBSET_S;
+	int set = c->priv == RV_PRIV_U	       ? RV_TLBSET_U
+		  : (c->mstatus & SSTATUS_SUM) ? RV_TLBSET_SUM
+					       : RV_TLBSET_S;
 	if (st->cur != &st->tlb[set]) {
 		st->cur = &st->tlb[set];
 		st->refetch = true;

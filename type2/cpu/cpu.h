@@ -52,8 +52,8 @@ enum rv_priv { RV_PRIV_U = 0, RV_PRIV_S = 1 };
 
 enum rv_exit {
 	RV_EXIT_BUDGET = 0, /* ran the requested number of instructions (or was kicked) */
-	RV_EXIT_ECALL, /* S-mode ecall: pc still at the ecall; caller does SBI, pc += 4 */
-	RV_EXIT_WFI, /* wfi with no interrupt pending: caller sleeps until one (pc past wfi) */
+	RV_EXIT_ECALL,	    /* S-mode ecall: pc still at the ecall; caller does SBI, pc += 4 */
+	RV_EXIT_WFI,  /* wfi with no interrupt pending: caller sleeps until one (pc past wfi) */
 	RV_EXIT_HALT, /* emulator refuses to go on (e.g. double fault loop): see cpu->halt_reason */
 };
 
@@ -76,7 +76,7 @@ struct rv_cpu {
 
 	/* shared with other threads: interrupt lines set by host hooks (bit = IRQ_S_*) */
 	volatile u64 irq_lines; /* __atomic OR/AND; SEIP from PLIC, SSIP from IPIs */
-	volatile u32 kick; /* nonzero: leave rv_cpu_run at the next instruction boundary */
+	volatile u32 kick;	/* nonzero: leave rv_cpu_run at the next instruction boundary */
 	volatile u32 fence_req; /* bit 0: flush TLB, bit 1: flush translated code */
 
 	/* reservation for LR/SC */

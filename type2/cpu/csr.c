@@ -48,9 +48,9 @@ static bool csr_read(struct rv_cpu *c, u32 csr, u64 *v)
 	case CSR_FCSR:
 		if (!rv_fs_on(c))
 			return false;
-		*v = csr == CSR_FFLAGS ? (c->fcsr & 0x1f) :
-		     csr == CSR_FRM    ? ((c->fcsr >> 5) & 7) :
-					 (c->fcsr & 0xff);
+		*v = csr == CSR_FFLAGS ? (c->fcsr & 0x1f)
+		     : csr == CSR_FRM  ? ((c->fcsr >> 5) & 7)
+				       : (c->fcsr & 0xff);
 		return true;
 	case CSR_CYCLE:
 	case CSR_TIME:

@@ -144,7 +144,7 @@ static void dec_op(u32 r, struct rv_insn *d)
 	static const u8 base[8] = { RV_OP_ADD, RV_OP_SLL, RV_OP_SLT, RV_OP_SLTU,
 				    RV_OP_XOR, RV_OP_SRL, RV_OP_OR,  RV_OP_AND };
 	static const u8 mul[8] = { RV_OP_MUL, RV_OP_MULH, RV_OP_MULHSU, RV_OP_MULHU,
-				   RV_OP_DIV, RV_OP_DIVU, RV_OP_REM,    RV_OP_REMU };
+				   RV_OP_DIV, RV_OP_DIVU, RV_OP_REM,	RV_OP_REMU };
 	u32 f3 = bits(r, 14, 12), f7 = bits(r, 31, 25);
 	u8 op = RV_OP_ILLEGAL;
 	switch (f7) {
@@ -155,16 +155,25 @@ static void dec_op(u32 r, struct rv_insn *d)
 		op = mul[f3];
 		break;
 	case 0x20:
-		op = f3 == 0 ? RV_OP_SUB : f3 == 5 ? RV_OP_SRA : f3 == 4 ? RV_OP_XNOR :
-		     f3 == 6 ? RV_OP_ORN : f3 == 7 ? RV_OP_ANDN : RV_OP_ILLEGAL;
+		op = f3 == 0   ? RV_OP_SUB
+		     : f3 == 5 ? RV_OP_SRA
+		     : f3 == 4 ? RV_OP_XNOR
+		     : f3 == 6 ? RV_OP_ORN
+		     : f3 == 7 ? RV_OP_ANDN
+			       : RV_OP_ILLEGAL;
 		break;
 	case 0x10:
-		op = f3 == 2 ? RV_OP_SH1ADD : f3 == 4 ? RV_OP_SH2ADD : f3 == 6 ? RV_OP_SH3ADD :
-								       RV_OP_ILLEGAL;
+		op = f3 == 2   ? RV_OP_SH1ADD
+		     : f3 == 4 ? RV_OP_SH2ADD
+		     : f3 == 6 ? RV_OP_SH3ADD
+			       : RV_OP_ILLEGAL;
 		break;
 	case 0x05:
-		op = f3 == 4 ? RV_OP_MIN : f3 == 5 ? RV_OP_MINU : f3 == 6 ? RV_OP_MAX :
-		     f3 == 7 ? RV_OP_MAXU : RV_OP_ILLEGAL;
+		op = f3 == 4   ? RV_OP_MIN
+		     : f3 == 5 ? RV_OP_MINU
+		     : f3 == 6 ? RV_OP_MAX
+		     : f3 == 7 ? RV_OP_MAXU
+			       : RV_OP_ILLEGAL;
 		break;
 	case 0x30:
 		op = f3 == 1 ? RV_OP_ROL : f3 == 5 ? RV_OP_ROR : RV_OP_ILLEGAL;
@@ -180,15 +189,21 @@ static void dec_op32(u32 r, struct rv_insn *d)
 	u8 op = RV_OP_ILLEGAL;
 	switch (f7) {
 	case 0x00:
-		op = f3 == 0 ? RV_OP_ADDW : f3 == 1 ? RV_OP_SLLW : f3 == 5 ? RV_OP_SRLW :
-								     RV_OP_ILLEGAL;
+		op = f3 == 0   ? RV_OP_ADDW
+		     : f3 == 1 ? RV_OP_SLLW
+		     : f3 == 5 ? RV_OP_SRLW
+			       : RV_OP_ILLEGAL;
 		break;
 	case 0x20:
 		op = f3 == 0 ? RV_OP_SUBW : f3 == 5 ? RV_OP_SRAW : RV_OP_ILLEGAL;
 		break;
 	case 0x01:
-		op = f3 == 0 ? RV_OP_MULW : f3 == 4 ? RV_OP_DIVW : f3 == 5 ? RV_OP_DIVUW :
-		     f3 == 6 ? RV_OP_REMW : f3 == 7 ? RV_OP_REMUW : RV_OP_ILLEGAL;
+		op = f3 == 0   ? RV_OP_MULW
+		     : f3 == 4 ? RV_OP_DIVW
+		     : f3 == 5 ? RV_OP_DIVUW
+		     : f3 == 6 ? RV_OP_REMW
+		     : f3 == 7 ? RV_OP_REMUW
+			       : RV_OP_ILLEGAL;
 		break;
 	case 0x04:
 		if (f3 == 0)
@@ -197,8 +212,10 @@ static void dec_op32(u32 r, struct rv_insn *d)
 			op = RV_OP_ZEXT_H;
 		break;
 	case 0x10:
-		op = f3 == 2 ? RV_OP_SH1ADD_UW : f3 == 4 ? RV_OP_SH2ADD_UW :
-		     f3 == 6 ? RV_OP_SH3ADD_UW : RV_OP_ILLEGAL;
+		op = f3 == 2   ? RV_OP_SH1ADD_UW
+		     : f3 == 4 ? RV_OP_SH2ADD_UW
+		     : f3 == 6 ? RV_OP_SH3ADD_UW
+			       : RV_OP_ILLEGAL;
 		break;
 	case 0x30:
 		op = f3 == 1 ? RV_OP_ROLW : f3 == 5 ? RV_OP_RORW : RV_OP_ILLEGAL;
@@ -246,8 +263,15 @@ static void dec_amo(u32 r, struct rv_insn *d)
 	case 0x03:
 		d->op = w ? RV_OP_SC_W : RV_OP_SC_D;
 		return;
-	case 0x00: case 0x01: case 0x04: case 0x08: case 0x0c:
-	case 0x10: case 0x14: case 0x18: case 0x1c:
+	case 0x00:
+	case 0x01:
+	case 0x04:
+	case 0x08:
+	case 0x0c:
+	case 0x10:
+	case 0x14:
+	case 0x18:
+	case 0x1c:
 		d->op = w ? RV_OP_AMO_W : RV_OP_AMO_D;
 		return;
 	}
@@ -292,22 +316,24 @@ void rv_decode32(u32 r, struct rv_insn *d)
 			d->op = RV_OP_JALR;
 		return;
 	case 0x63: {
-		static const u8 br[8] = { RV_OP_BEQ,     RV_OP_BNE, RV_OP_ILLEGAL, RV_OP_ILLEGAL,
-					  RV_OP_BLT,     RV_OP_BGE, RV_OP_BLTU,    RV_OP_BGEU };
+		static const u8 br[8] = { RV_OP_BEQ, RV_OP_BNE, RV_OP_ILLEGAL, RV_OP_ILLEGAL,
+					  RV_OP_BLT, RV_OP_BGE, RV_OP_BLTU,    RV_OP_BGEU };
 		d->imm = imm_b(r);
 		d->op = br[f3];
 		return;
 	}
 	case 0x03: {
-		static const u8 ld[8] = { RV_OP_LB,  RV_OP_LH,  RV_OP_LW,  RV_OP_LD,
+		static const u8 ld[8] = { RV_OP_LB,  RV_OP_LH,	RV_OP_LW,  RV_OP_LD,
 					  RV_OP_LBU, RV_OP_LHU, RV_OP_LWU, RV_OP_ILLEGAL };
 		d->imm = imm_i(r);
 		d->op = ld[f3];
 		return;
 	}
 	case 0x23: {
-		static const u8 st[8] = { RV_OP_SB,      RV_OP_SH,      RV_OP_SW,      RV_OP_SD,
-					  RV_OP_ILLEGAL, RV_OP_ILLEGAL, RV_OP_ILLEGAL, RV_OP_ILLEGAL };
+		static const u8 st[8] = {
+			RV_OP_SB,      RV_OP_SH,      RV_OP_SW,	     RV_OP_SD,
+			RV_OP_ILLEGAL, RV_OP_ILLEGAL, RV_OP_ILLEGAL, RV_OP_ILLEGAL
+		};
 		d->imm = imm_s(r);
 		d->op = st[f3];
 		return;

@@ -130,8 +130,7 @@ static void q1(u32 r, struct rv_insn *d)
 	case 7: { /* C.BEQZ, C.BNEZ */
 		u32 v = (b(r, 12, 12) << 8) | (b(r, 11, 10) << 3) | (b(r, 6, 5) << 6) |
 			(b(r, 4, 3) << 1) | (b(r, 2, 2) << 5);
-		set(d, b(r, 15, 13) == 6 ? RV_OP_BEQ : RV_OP_BNE, 0, b(r, 9, 7) + 8, 0,
-		    sext(v, 9));
+		set(d, b(r, 15, 13) == 6 ? RV_OP_BEQ : RV_OP_BNE, 0, b(r, 9, 7) + 8, 0, sext(v, 9));
 		return;
 	}
 	}

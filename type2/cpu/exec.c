@@ -116,7 +116,7 @@ int rv_exec(struct rv_cpu *c, u64 n, u64 *retired)
 	static const void *const labels[RV_NOPS] = { RV_OPS(RV_LABEL) };
 	struct rv_state *st = rv_st(c);
 	u64 *const x = c->x;
-	u64 pc = c->pc; /* valid at `jump`, `refetch`, `exception_pc` and `out` */
+	u64 pc = c->pc;	 /* valid at `jump`, `refetch`, `exception_pc` and `out` */
 	u64 page_va = 1; /* never a page address: translate first */
 	struct rv_dpage *dp = NULL;
 	struct rv_insn *page = NULL;
@@ -133,62 +133,62 @@ int rv_exec(struct rv_cpu *c, u64 n, u64 *retired)
 	st->irq_check = false;
 
 #define PC() (page_va + ip->off)
-#define DISPATCH()                                                                         \
-	do {                                                                               \
-		if (unlikely(--left < 0))                                                   \
-			goto out_budget;                                                   \
-		goto *labels[ip->op];                                                      \
+#define DISPATCH()                                                                                 \
+	do {                                                                                       \
+		if (unlikely(--left < 0))                                                          \
+			goto out_budget;                                                           \
+		goto *labels[ip->op];                                                              \
 	} while (0)
-#define NEXT()                                                                             \
-	do {                                                                               \
-		ip += ip->len >> 1;                                                        \
-		DISPATCH();                                                                \
+#define NEXT()                                                                                     \
+	do {                                                                                       \
+		ip += ip->len >> 1;                                                                \
+		DISPATCH();                                                                        \
 	} while (0)
 /* After a helper that may have flushed the TLB/code or unmasked an interrupt. */
-#define NEXT_CHECKED()                                                                     \
-	do {                                                                               \
-		ip += ip->len >> 1;                                                        \
-		if (unlikely(st->refetch | st->irq_check))                                 \
-			goto slow_next;                                                    \
-		DISPATCH();                                                                \
+#define NEXT_CHECKED()                                                                             \
+	do {                                                                                       \
+		ip += ip->len >> 1;                                                                \
+		if (unlikely(st->refetch | st->irq_check))                                         \
+			goto slow_next;                                                            \
+		DISPATCH();                                                                        \
 	} while (0)
-#define JUMP(target)                                                                       \
-	do {                                                                               \
-		pc = (target);                                                             \
-		goto jump;                                                                 \
+#define JUMP(target)                                                                               \
+	do {                                                                                       \
+		pc = (target);                                                                     \
+		goto jump;                                                                         \
 	} while (0)
 /* Taken direct branch/jal: in-page slot if known, else through `jump`. */
-#define TAKE(cur)                                                                          \
-	do {                                                                               \
-		if (likely(ip->raw != RV_TGT_NONE)) {                                      \
-			ip = page + ip->raw;                                               \
-			DISPATCH();                                                        \
-		}                                                                          \
-		JUMP((cur) + IMM);                                                         \
+#define TAKE(cur)                                                                                  \
+	do {                                                                                       \
+		if (likely(ip->raw != RV_TGT_NONE)) {                                              \
+			ip = page + ip->raw;                                                       \
+			DISPATCH();                                                                \
+		}                                                                                  \
+		JUMP((cur) + IMM);                                                                 \
 	} while (0)
 #define RD x[ip->rd]
 #define RS1 x[ip->rs1]
 #define RS2 x[ip->rs2]
 #define IMM ((u64)(s64)ip->imm)
-#define ALU(name, expr)                                                                    \
-	op_##name : RD = (expr);                                                           \
+#define ALU(name, expr)                                                                            \
+	op_##name : RD = (expr);                                                                   \
 	NEXT();
-#define BRANCH(name, cond)                                                                 \
-	op_##name : if (cond) TAKE(PC());                                                  \
+#define BRANCH(name, cond)                                                                         \
+	op_##name : if (cond) TAKE(PC());                                                          \
 	NEXT();
-#define LOAD(name, size, conv)                                                             \
-	op_##name : if (unlikely(!rv_load(c, tlb, RS1 + IMM, size, &v))) goto exception_ip; \
-	RD = (conv);                                                                       \
-	x[0] = 0;                                                                          \
+#define LOAD(name, size, conv)                                                                     \
+	op_##name : if (unlikely(!rv_load(c, tlb, RS1 + IMM, size, &v))) goto exception_ip;        \
+	RD = (conv);                                                                               \
+	x[0] = 0;                                                                                  \
 	NEXT();
-#define STORE(name, size)                                                                  \
-	op_##name : switch (rv_store(c, tlb, RS1 + IMM, size, RS2))                        \
-	{                                                                                  \
-	case 0:                                                                            \
-		goto exception_ip;                                                         \
-	case 2:                                                                            \
-		NEXT_CHECKED();                                                            \
-	}                                                                                  \
+#define STORE(name, size)                                                                          \
+	op_##name : switch (rv_store(c, tlb, RS1 + IMM, size, RS2))                                \
+	{                                                                                          \
+	case 0:                                                                                    \
+		goto exception_ip;                                                                 \
+	case 2:                                                                                    \
+		NEXT_CHECKED();                                                                    \
+	}                                                                                          \
 	NEXT();
 
 jump: /* continue at pc (not yet counted) */
@@ -238,7 +238,7 @@ exception_pc:
 	st->refetch = false;
 	goto jump;
 
-op_UNDECODED: {
+op_UNDECODED : {
 	struct rv_insn *slot = (struct rv_insn *)ip;
 	u16 off = slot->off;
 	u16 lo;
@@ -259,7 +259,7 @@ op_UNDECODED: {
 	dp->ndecoded++;
 	goto *labels[slot->op];
 }
-op_CROSS: {
+op_CROSS : {
 	u16 lo, hi;
 	pc = PC();
 	if (!rv_fetch16(c, pc, &lo) || !rv_fetch16(c, pc + 2, &hi))

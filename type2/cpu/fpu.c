@@ -68,8 +68,8 @@ bool rv_fp_exec(struct rv_cpu *c, const struct rv_insn *d)
 			return illegal(c, d);
 		bool neg_prod = opc == 0x4b || opc == 0x4f, neg_c = opc == 0x47 || opc == 0x4f;
 		u64 x = freg(c, rs1, fmt), y = freg(c, rs2, fmt), z = freg(c, rs3, fmt), v;
-		if (!rv_fp_host_arith((enum rv_fp_op)(RV_FP_FMADD + ((opc - 0x43) >> 2)), fmt, x,
-				      y, z, rm, c->fcsr, &v, &fl))
+		if (!rv_fp_host_arith((enum rv_fp_op)(RV_FP_FMADD + ((opc - 0x43) >> 2)), fmt, x, y,
+				      z, rm, c->fcsr, &v, &fl))
 			v = sf_fma(fmt, x, y, z, neg_prod, neg_c, rm, &fl);
 		fset(c, rd, fmt, v);
 		goto flags;
@@ -83,7 +83,7 @@ bool rv_fp_exec(struct rv_cpu *c, const struct rv_insn *d)
 	case 0x03: /* FDIV */
 	{
 		static u64 (*const op[4])(int, u64, u64, int, u32 *) = { sf_add, sf_sub, sf_mul,
-									  sf_div };
+									 sf_div };
 		u64 v;
 		if (!rm_ok)
 			return illegal(c, d);
@@ -124,9 +124,9 @@ bool rv_fp_exec(struct rv_cpu *c, const struct rv_insn *d)
 	case 0x14: /* FLE, FLT, FEQ */
 		if (f3 > 2)
 			return illegal(c, d);
-		c->x[rd] = f3 == 2 ? sf_eq(fmt, a, b, &fl) :
-			   f3 == 1 ? sf_lt(fmt, a, b, &fl) :
-				     sf_le(fmt, a, b, &fl);
+		c->x[rd] = f3 == 2   ? sf_eq(fmt, a, b, &fl)
+			   : f3 == 1 ? sf_lt(fmt, a, b, &fl)
+				     : sf_le(fmt, a, b, &fl);
 		goto flags;
 	case 0x18: /* FCVT.{W,WU,L,LU}.fmt */
 		if (rs2 > 3 || !rm_ok)

@@ -40,8 +40,8 @@ static inline u32 csr_get(void)
 /* MXCSR flags IE DE ZE OE UE PE -> fflags NV - DZ OF UF NX. */
 static inline u32 flags_of(u32 m)
 {
-	return ((m & 1) ? 16U : 0) | ((m & 4) ? 8U : 0) | ((m & 8) ? 4U : 0) |
-	       ((m & 16) ? 2U : 0) | ((m & 32) ? 1U : 0);
+	return ((m & 1) ? 16U : 0) | ((m & 4) ? 8U : 0) | ((m & 8) ? 4U : 0) | ((m & 16) ? 2U : 0) |
+	       ((m & 32) ? 1U : 0);
 }
 
 static bool have_fma(void)
@@ -52,11 +52,11 @@ static bool have_fma(void)
 	return known;
 }
 
-#define BINOP(name, insn, type, reg)                                                       \
-	static inline type name(type a, type b)                                            \
-	{                                                                                  \
-		__asm__ volatile(insn " %1, %0" : "+x"(a) : "x"(b));                       \
-		return a;                                                                  \
+#define BINOP(name, insn, type, reg)                                                               \
+	static inline type name(type a, type b)                                                    \
+	{                                                                                          \
+		__asm__ volatile(insn " %1, %0" : "+x"(a) : "x"(b));                               \
+		return a;                                                                          \
 	}
 BINOP(add_d, "addsd", double, x)
 BINOP(sub_d, "subsd", double, x)
@@ -133,15 +133,33 @@ static u64 quick(enum rv_fp_op op, bool dbl, u64 a, u64 b, u64 c)
 		memcpy(&y, &b, 8);
 		memcpy(&z, &c, 8);
 		switch (op) {
-		case RV_FP_ADD: r = add_d(x, y); break;
-		case RV_FP_SUB: r = sub_d(x, y); break;
-		case RV_FP_MUL: r = mul_d(x, y); break;
-		case RV_FP_DIV: r = div_d(x, y); break;
-		case RV_FP_SQRT: r = sqrt_d(x); break;
-		case RV_FP_FMADD: r = fma_d(x, y, z); break;
-		case RV_FP_FMSUB: r = fma_d(x, y, -z); break;
-		case RV_FP_FNMSUB: r = fma_d(-x, y, z); break;
-		default: r = fma_d(-x, y, -z); break;
+		case RV_FP_ADD:
+			r = add_d(x, y);
+			break;
+		case RV_FP_SUB:
+			r = sub_d(x, y);
+			break;
+		case RV_FP_MUL:
+			r = mul_d(x, y);
+			break;
+		case RV_FP_DIV:
+			r = div_d(x, y);
+			break;
+		case RV_FP_SQRT:
+			r = sqrt_d(x);
+			break;
+		case RV_FP_FMADD:
+			r = fma_d(x, y, z);
+			break;
+		case RV_FP_FMSUB:
+			r = fma_d(x, y, -z);
+			break;
+		case RV_FP_FNMSUB:
+			r = fma_d(-x, y, z);
+			break;
+		default:
+			r = fma_d(-x, y, -z);
+			break;
 		}
 		memcpy(&a, &r, 8);
 		return a;
@@ -152,15 +170,33 @@ static u64 quick(enum rv_fp_op op, bool dbl, u64 a, u64 b, u64 c)
 	memcpy(&y, &wb, 4);
 	memcpy(&z, &wc, 4);
 	switch (op) {
-	case RV_FP_ADD: r = add_s(x, y); break;
-	case RV_FP_SUB: r = sub_s(x, y); break;
-	case RV_FP_MUL: r = mul_s(x, y); break;
-	case RV_FP_DIV: r = div_s(x, y); break;
-	case RV_FP_SQRT: r = sqrt_s(x); break;
-	case RV_FP_FMADD: r = fma_s(x, y, z); break;
-	case RV_FP_FMSUB: r = fma_s(x, y, -z); break;
-	case RV_FP_FNMSUB: r = fma_s(-x, y, z); break;
-	default: r = fma_s(-x, y, -z); break;
+	case RV_FP_ADD:
+		r = add_s(x, y);
+		break;
+	case RV_FP_SUB:
+		r = sub_s(x, y);
+		break;
+	case RV_FP_MUL:
+		r = mul_s(x, y);
+		break;
+	case RV_FP_DIV:
+		r = div_s(x, y);
+		break;
+	case RV_FP_SQRT:
+		r = sqrt_s(x);
+		break;
+	case RV_FP_FMADD:
+		r = fma_s(x, y, z);
+		break;
+	case RV_FP_FMSUB:
+		r = fma_s(x, y, -z);
+		break;
+	case RV_FP_FNMSUB:
+		r = fma_s(-x, y, z);
+		break;
+	default:
+		r = fma_s(-x, y, -z);
+		break;
 	}
 	memcpy(&wa, &r, 4);
 	return wa;
@@ -195,15 +231,33 @@ bool rv_fp_host_arith(enum rv_fp_op op, bool dbl, u64 a, u64 b, u64 c, int rm, u
 		memcpy(&y, &b, 8);
 		memcpy(&z, &c, 8);
 		switch (op) {
-		case RV_FP_ADD: r = add_d(x, y); break;
-		case RV_FP_SUB: r = sub_d(x, y); break;
-		case RV_FP_MUL: r = mul_d(x, y); break;
-		case RV_FP_DIV: r = div_d(x, y); break;
-		case RV_FP_SQRT: r = sqrt_d(x); break;
-		case RV_FP_FMADD: r = fma_d(x, y, z); break;
-		case RV_FP_FMSUB: r = fma_d(x, y, -z); break;
-		case RV_FP_FNMSUB: r = fma_d(-x, y, z); break;
-		default: r = fma_d(-x, y, -z); break;
+		case RV_FP_ADD:
+			r = add_d(x, y);
+			break;
+		case RV_FP_SUB:
+			r = sub_d(x, y);
+			break;
+		case RV_FP_MUL:
+			r = mul_d(x, y);
+			break;
+		case RV_FP_DIV:
+			r = div_d(x, y);
+			break;
+		case RV_FP_SQRT:
+			r = sqrt_d(x);
+			break;
+		case RV_FP_FMADD:
+			r = fma_d(x, y, z);
+			break;
+		case RV_FP_FMSUB:
+			r = fma_d(x, y, -z);
+			break;
+		case RV_FP_FNMSUB:
+			r = fma_d(-x, y, z);
+			break;
+		default:
+			r = fma_d(-x, y, -z);
+			break;
 		}
 		*fl = flags_of(csr_get());
 		*res = canon(r);
@@ -214,15 +268,33 @@ bool rv_fp_host_arith(enum rv_fp_op op, bool dbl, u64 a, u64 b, u64 c, int rm, u
 		memcpy(&y, &wb, 4);
 		memcpy(&z, &wc, 4);
 		switch (op) {
-		case RV_FP_ADD: r = add_s(x, y); break;
-		case RV_FP_SUB: r = sub_s(x, y); break;
-		case RV_FP_MUL: r = mul_s(x, y); break;
-		case RV_FP_DIV: r = div_s(x, y); break;
-		case RV_FP_SQRT: r = sqrt_s(x); break;
-		case RV_FP_FMADD: r = fma_s(x, y, z); break;
-		case RV_FP_FMSUB: r = fma_s(x, y, -z); break;
-		case RV_FP_FNMSUB: r = fma_s(-x, y, z); break;
-		default: r = fma_s(-x, y, -z); break;
+		case RV_FP_ADD:
+			r = add_s(x, y);
+			break;
+		case RV_FP_SUB:
+			r = sub_s(x, y);
+			break;
+		case RV_FP_MUL:
+			r = mul_s(x, y);
+			break;
+		case RV_FP_DIV:
+			r = div_s(x, y);
+			break;
+		case RV_FP_SQRT:
+			r = sqrt_s(x);
+			break;
+		case RV_FP_FMADD:
+			r = fma_s(x, y, z);
+			break;
+		case RV_FP_FMSUB:
+			r = fma_s(x, y, -z);
+			break;
+		case RV_FP_FNMSUB:
+			r = fma_s(-x, y, z);
+			break;
+		default:
+			r = fma_s(-x, y, -z);
+			break;
 		}
 		*fl = flags_of(csr_get());
 		*res = canon_s(r);

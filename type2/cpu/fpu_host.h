@@ -14,8 +14,8 @@ enum rv_fp_op {
 	RV_FP_MUL,
 	RV_FP_DIV,
 	RV_FP_SQRT,
-	RV_FP_FMADD, /* a*b + c */
-	RV_FP_FMSUB, /* a*b - c */
+	RV_FP_FMADD,  /* a*b + c */
+	RV_FP_FMSUB,  /* a*b - c */
 	RV_FP_FNMSUB, /* -(a*b) + c */
 	RV_FP_FNMADD, /* -(a*b) - c */
 };

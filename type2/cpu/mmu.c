@@ -26,8 +26,7 @@
 #define PTE_PPN_MASK ((1ULL << 44) - 1)
 
 static const u64 page_fault[3] = { RV_EXC_LOAD_PAGE, RV_EXC_STORE_PAGE, RV_EXC_INSN_PAGE };
-static const u64 access_fault[3] = { RV_EXC_LOAD_ACCESS, RV_EXC_STORE_ACCESS,
-				     RV_EXC_INSN_ACCESS };
+static const u64 access_fault[3] = { RV_EXC_LOAD_ACCESS, RV_EXC_STORE_ACCESS, RV_EXC_INSN_ACCESS };
 
 /* The leaf's permissions allow acc by the current privilege? */
 static bool pte_allows(struct rv_cpu *c, u64 pte, enum rv_acc acc)
@@ -85,8 +84,7 @@ again:;
 			return rv_raise(c, page_fault[acc], va);
 		u64 want = pte | PTE_A | (acc == RV_ACC_W ? PTE_D : 0);
 		if (want != pte && !__atomic_compare_exchange_n(p, &pte, want, false,
-								 __ATOMIC_ACQ_REL,
-								 __ATOMIC_ACQUIRE))
+								__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
 			goto again;
 		ppn |= (va >> RV_PAGE_SHIFT) & lowmask;
 		*pa = (ppn << RV_PAGE_SHIFT) | (va & ~RV_PAGE_MASK);

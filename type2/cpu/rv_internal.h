@@ -28,24 +28,29 @@
 /* ---- internal instruction form ----------------------------------------------------- */
 
 /* Every operation the interpreter knows; RVC instructions expand to the same ops. */
-#define RV_OPS(X)                                                                          \
-	X(UNDECODED) X(CROSS) X(PAGE_END) X(ILLEGAL) X(NOP) X(LI) X(MV)                     \
-	X(LUI) X(AUIPC) X(JAL) X(JALR)                                                      \
-	X(BEQ) X(BNE) X(BLT) X(BGE) X(BLTU) X(BGEU)                                         \
-	X(LB) X(LH) X(LW) X(LD) X(LBU) X(LHU) X(LWU)                                        \
-	X(SB) X(SH) X(SW) X(SD)                                                             \
-	X(ADDI) X(SLTI) X(SLTIU) X(XORI) X(ORI) X(ANDI) X(SLLI) X(SRLI) X(SRAI)             \
-	X(ADD) X(SUB) X(SLL) X(SLT) X(SLTU) X(XOR) X(SRL) X(SRA) X(OR) X(AND)               \
-	X(ADDIW) X(SLLIW) X(SRLIW) X(SRAIW) X(ADDW) X(SUBW) X(SLLW) X(SRLW) X(SRAW)         \
-	X(MUL) X(MULH) X(MULHSU) X(MULHU) X(DIV) X(DIVU) X(REM) X(REMU)                     \
-	X(MULW) X(DIVW) X(DIVUW) X(REMW) X(REMUW)                                           \
-	X(FENCE) X(FENCE_I) X(ECALL) X(EBREAK) X(SRET) X(WFI) X(SFENCE_VMA) X(CSR)          \
-	X(LR_W) X(SC_W) X(AMO_W) X(LR_D) X(SC_D) X(AMO_D)                                   \
-	X(FLW) X(FLD) X(FSW) X(FSD) X(FP)                                                   \
-	X(SH1ADD) X(SH2ADD) X(SH3ADD) X(ADD_UW) X(SH1ADD_UW) X(SH2ADD_UW) X(SH3ADD_UW)      \
-	X(SLLI_UW) X(ANDN) X(ORN) X(XNOR) X(CLZ) X(CLZW) X(CTZ) X(CTZW) X(CPOP) X(CPOPW)    \
-	X(MAX) X(MAXU) X(MIN) X(MINU) X(SEXT_B) X(SEXT_H) X(ZEXT_H) X(ROL) X(ROLW) X(ROR)   \
-	X(RORW) X(RORI) X(RORIW) X(ORC_B) X(REV8)
+#define RV_OPS(X)                                                                                   \
+	X(UNDECODED)                                                                                \
+	X(CROSS) X(PAGE_END) X(ILLEGAL) X(NOP) X(LI) X(MV) X(LUI) X(AUIPC) X(JAL) X(JALR) X(        \
+		BEQ) X(BNE) X(BLT) X(BGE) X(BLTU) X(BGEU) X(LB) X(LH) X(LW) X(LD) X(LBU) X(LHU)     \
+		X(LWU) X(SB) X(SH) X(SW) X(SD) X(ADDI) X(SLTI) X(SLTIU) X(XORI) X(ORI) X(ANDI) X(   \
+			SLLI) X(SRLI) X(SRAI) X(ADD) X(SUB) X(SLL) X(SLT) X(SLTU) X(XOR) X(SRL)     \
+			X(SRA) X(OR) X(AND) X(ADDIW) X(SLLIW) X(SRLIW) X(SRAIW) X(ADDW) X(SUBW) X(  \
+				SLLW) X(SRLW) X(SRAW) X(MUL) X(MULH) X(MULHSU) X(MULHU) X(DIV)      \
+				X(DIVU) X(REM) X(REMU) X(MULW) X(DIVW) X(DIVUW) X(REMW) X(          \
+					REMUW) X(FENCE) X(FENCE_I) X(ECALL) X(EBREAK) X(SRET)       \
+					X(WFI) X(SFENCE_VMA) X(CSR) X(LR_W) X(SC_W) X(AMO_W) X(     \
+						LR_D) X(SC_D) X(AMO_D) X(FLW) X(FLD) X(FSW) X(FSD)  \
+						X(FP) X(SH1ADD) X(SH2ADD) X(SH3ADD) X(ADD_UW) X(    \
+							SH1ADD_UW) X(SH2ADD_UW) X(SH3ADD_UW)        \
+							X(SLLI_UW) X(ANDN) X(ORN) X(XNOR) X(        \
+								CLZ) X(CLZW) X(CTZ) X(CTZW) X(CPOP) \
+								X(CPOPW) X(MAX) X(MAXU) X(MIN) X(   \
+									MINU) X(SEXT_B) X(SEXT_H)   \
+									X(ZEXT_H) X(ROL) X(ROLW) X( \
+										ROR) X(RORW)        \
+										X(RORI) X(RORIW) X( \
+											ORC_B)      \
+											X(REV8)
 
 #define RV_OP_ENUM(n) RV_OP_##n,
 enum rv_op { RV_OPS(RV_OP_ENUM) RV_NOPS };
@@ -87,7 +92,7 @@ static inline void rv_decode(u32 raw, struct rv_insn *d)
 #define RV_PAGE_MASK (~(RV_PAGE_SIZE - 1))
 #define RV_DPAGE_INSNS (RV_PAGE_SIZE / 2)
 #define RV_DCACHE_SETS 512 /* set = physical page number % sets */
-#define RV_DCACHE_WAYS 2 /* LRU within a set */
+#define RV_DCACHE_WAYS 2   /* LRU within a set */
 #define RV_DCACHE_SLOTS (RV_DCACHE_SETS * RV_DCACHE_WAYS)
 #define RV_DPAGE_NONE (~0ULL)
 
@@ -95,8 +100,8 @@ static inline void rv_decode(u32 raw, struct rv_insn *d)
  * slot, where sequential execution lands when it runs off the page (a 2-byte step from
  * 0xffe, or a 4-byte one from 0xffc or, straddling, from 0xffe). */
 struct rv_dpage {
-	u64 ppn; /* RV_DPAGE_NONE when empty */
-	u8 *host; /* the page in guest RAM */
+	u64 ppn;      /* RV_DPAGE_NONE when empty */
+	u8 *host;     /* the page in guest RAM */
 	u32 ndecoded; /* slots not UNDECODED: the page is dropped when a store clears all */
 	struct rv_insn insn[RV_DPAGE_INSNS + 2]; /* op UNDECODED until first run */
 };
@@ -112,9 +117,9 @@ struct rv_dpage {
 #define RV_TLB_FLAGS 0xfffULL
 
 struct rv_tlb_entry {
-	u64 tag; /* virtual page | flags */
+	u64 tag;	  /* virtual page | flags */
 	uintptr_t addend; /* host address = va + addend (RAM pages) */
-	u64 pa; /* guest-physical page */
+	u64 pa;		  /* guest-physical page */
 };
 
 enum rv_acc { RV_ACC_R = 0, RV_ACC_W = 1, RV_ACC_X = 2 };
@@ -129,8 +134,8 @@ enum { RV_TLBSET_U = 0, RV_TLBSET_S, RV_TLBSET_SUM, RV_NTLBSET };
 /* Everything the emulator keeps per vCPU beyond the architectural state. */
 struct rv_state {
 	struct rv_tlb_set tlb[RV_NTLBSET];
-	struct rv_tlb_set *cur; /* the view for the current privilege and SUM */
-	struct rv_dpage *dcache; /* RV_DCACHE_SLOTS pages: set s is [s*WAYS, s*WAYS+WAYS) */
+	struct rv_tlb_set *cur;	       /* the view for the current privilege and SUM */
+	struct rv_dpage *dcache;       /* RV_DCACHE_SLOTS pages: set s is [s*WAYS, s*WAYS+WAYS) */
 	u8 dcache_mru[RV_DCACHE_SETS]; /* most recently claimed or fetched way per set */
 	/* An exception raised by a helper, taken by the interpreter. */
 	u64 exc_cause, exc_tval;
@@ -138,7 +143,7 @@ struct rv_state {
 	bool refetch;
 	/* Leave the inner loop after this instruction (interrupts may be unmasked). */
 	bool irq_check;
-	u64 resv_val; /* what LR read: SC compare-exchanges against it */
+	u64 resv_val;	   /* what LR read: SC compare-exchanges against it */
 	u64 chunk_retired; /* instructions of the running chunk not yet in c->instret */
 };
 
@@ -161,8 +166,8 @@ static inline struct rv_state *rv_st(struct rv_cpu *c)
 #define SSTATUS_UXL (3ULL << 32)
 #define SSTATUS_UXL_64 (2ULL << 32)
 #define SSTATUS_SD DUO_BIT(63)
-#define SSTATUS_WMASK (SSTATUS_SIE | SSTATUS_SPIE | SSTATUS_SPP | SSTATUS_FS | SSTATUS_SUM | \
-		       SSTATUS_MXR)
+#define SSTATUS_WMASK                                                                              \
+	(SSTATUS_SIE | SSTATUS_SPIE | SSTATUS_SPP | SSTATUS_FS | SSTATUS_SUM | SSTATUS_MXR)
 
 #define SIP_SSIP DUO_BIT(IRQ_S_SOFT)
 #define SIP_STIP DUO_BIT(IRQ_S_TIMER)
@@ -243,8 +248,7 @@ bool rv_code_written(struct rv_cpu *c, u64 pa, unsigned size);
 
 /* Inline fast paths: a TLB hit on a RAM page with the access inside the page. `t` is
  * the current view (rv_st(c)->cur), which the interpreter keeps in a register. */
-static inline bool rv_load(struct rv_cpu *c, struct rv_tlb_set *t, u64 va, unsigned size,
-			   u64 *val)
+static inline bool rv_load(struct rv_cpu *c, struct rv_tlb_set *t, u64 va, unsigned size, u64 *val)
 {
 	struct rv_tlb_entry *e = &t->e[RV_ACC_R][(va >> RV_PAGE_SHIFT) & (RV_TLB_SIZE - 1)];
 	if (likely(e->tag == (va & RV_PAGE_MASK) && (va & ~RV_PAGE_MASK) <= RV_PAGE_SIZE - size)) {
@@ -275,8 +279,7 @@ static inline bool rv_load(struct rv_cpu *c, struct rv_tlb_set *t, u64 va, unsig
 
 /* rv_store - returns 1 stored by the fast path, 2 by the slow path (caller must honour
  * st->refetch), 0 on an exception. */
-static inline int rv_store(struct rv_cpu *c, struct rv_tlb_set *t, u64 va, unsigned size,
-			   u64 val)
+static inline int rv_store(struct rv_cpu *c, struct rv_tlb_set *t, u64 va, unsigned size, u64 val)
 {
 	struct rv_tlb_entry *e = &t->e[RV_ACC_W][(va >> RV_PAGE_SHIFT) & (RV_TLB_SIZE - 1)];
 	if (likely(e->tag == (va & RV_PAGE_MASK) && (va & ~RV_PAGE_MASK) <= RV_PAGE_SIZE - size)) {

@@ -329,7 +329,8 @@ u64 sf_fma(int fmt, u64 a, u64 b, u64 c, bool neg_prod, bool neg_c, int rm, u32 
 	const struct sf_fmt *f = &sf_fmts[fmt];
 	struct sf_unp ua = sf_unpack(f, a), ub = sf_unpack(f, b), uc = sf_unpack(f, c);
 	bool ps = ua.sign ^ ub.sign ^ neg_prod, cs = uc.sign ^ neg_c;
-	bool inv = (ua.cls == SF_INF && ub.cls == SF_ZERO) || (ua.cls == SF_ZERO && ub.cls == SF_INF);
+	bool inv =
+		(ua.cls == SF_INF && ub.cls == SF_ZERO) || (ua.cls == SF_ZERO && ub.cls == SF_INF);
 	/* inf * 0 is invalid even when c is a quiet NaN (RISC-V F, FMA). */
 	if (is_nan(&ua) || is_nan(&ub) || is_nan(&uc) || inv)
 		return nan_result(f, &ua, &ub, &uc, inv, fl);

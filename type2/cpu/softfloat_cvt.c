@@ -8,8 +8,7 @@
 
 u64 sf_to_int(int fmt, u64 a, int kind, int rm, u32 *fl)
 {
-	static const u64 maxv[4] = { 0x7fffffffULL, 0xffffffffULL, 0x7fffffffffffffffULL,
-				     ~0ULL };
+	static const u64 maxv[4] = { 0x7fffffffULL, 0xffffffffULL, 0x7fffffffffffffffULL, ~0ULL };
 	static const u64 minmag[4] = { 0x80000000ULL, 0, 0x8000000000000000ULL, 0 };
 	const struct sf_fmt *f = &sf_fmts[fmt];
 	struct sf_unp u = sf_unpack(f, a);
