@@ -229,3 +229,44 @@ TEST(iface_smp_atomics_two_threads)
 	free(c1);
 	tm_free(m);
 }
+
+/* HOSTILE 26: every width of load and store around the end of RAM, aligned or not,
+ * gives either the access or an access fault, never a host access past the buffer
+ * (the ASan build checks that), and a straddling store faults before touching the
+ * RAM side of the page when the other side is not RAM. */
+TEST(iface_ram_end_sweep)
+{
+	struct tmachine *m = tm_new();
+	u64 end = PLAT_RAM_BASE + m->vm.ram_size;
+	/* lb/lh/lw/ld x7, 0(x5); sb/sh/sw/sd x6, 0(x5) */
+	static const u32 ld[4] = { 0x0002c383, 0x00029383, 0x0002a383, 0x0002b383 };
+	static const u32 st[4] = { 0x00628023, 0x00629023, 0x0062a023, 0x0062b023 };
+	for (int w = 0; w < 4; w++) {
+		unsigned size = 1U << w;
+		for (u64 a = end - 9; a <= end + 8; a++) {
+			bool inside = a + size <= end;
+			memset(m->vm.ram + m->vm.ram_size - 16, 0xaa, 16);
+			m->cpu.x[5] = a;
+			m->cpu.x[6] = 0x1122334455667788ULL;
+			m->cpu.scause = 0;
+			tm_exec1(m, BASE + 0x1000, ld[w]);
+			CHECK_EQ(m->cpu.scause, inside ? 0 : 5);
+			m->cpu.scause = 0;
+			tm_exec1(m, BASE + 0x1000, st[w]);
+			CHECK_EQ(m->cpu.scause, inside ? 0 : 7);
+			if (!inside) /* nothing written on the RAM side either */
+				CHECK_EQ(m->vm.ram[m->vm.ram_size - 1], 0xaa);
+		}
+	}
+	/* fetch: an instruction in the last halfword of RAM whose second half is not */
+	u16 lo = 0x0513; /* low half of addi a0, a0, 1 */
+	memcpy(m->vm.ram + m->vm.ram_size - 2, &lo, 2);
+	rv_cpu_request_fence(&m->cpu, RV_FENCE_CODE);
+	m->cpu.pc = end - 2;
+	m->cpu.stvec = BASE;
+	rv_cpu_run(&m->cpu, 1);
+	CHECK_EQ(m->cpu.scause, 1);
+	CHECK_EQ(m->cpu.stval, end);
+	CHECK_EQ(m->cpu.sepc, end - 2);
+	tm_free(m);
+}

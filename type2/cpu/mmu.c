@@ -204,10 +204,17 @@ bool rv_store_slow(struct rv_cpu *c, u64 va, unsigned size, u64 val)
 {
 	if ((va & ~RV_PAGE_MASK) + size <= RV_PAGE_SIZE)
 		return access_page(c, va, size, true, &val);
-	/* Straddles two pages: check both for write before changing either. */
+	/* Straddles two pages: check both for write, and that every byte has RAM or a
+	 * device behind it, before changing anything. */
 	u64 second = (va & RV_PAGE_MASK) + RV_PAGE_SIZE;
 	if (!rv_tlb_lookup(c, va, RV_ACC_W) || !rv_tlb_lookup(c, second, RV_ACC_W))
 		return false;
+	for (unsigned i = 0; i < size; i++) {
+		struct rv_tlb_entry *e = rv_tlb_lookup(c, va + i, RV_ACC_W);
+		u64 pa = e->pa | ((va + i) & ~RV_PAGE_MASK);
+		if ((e->tag & RV_TLB_MMIO) && !mmio_find(&c->vm->bus, pa, 1))
+			return rv_raise(c, RV_EXC_STORE_ACCESS, va + i);
+	}
 	for (unsigned i = 0; i < size; i++) {
 		u64 byte = (val >> (8 * i)) & 0xff;
 		if (!access_page(c, va + i, 1, true, &byte))
