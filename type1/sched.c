@@ -175,12 +175,18 @@ static struct t1_vcpu *sched_next(struct t1_hart *h)
 {
 	for (;;) {
 		u64 now = t1_rdtime();
+		/*
+		 * idle is set before looking, so whoever makes a vCPU runnable after our look
+		 * sees it and kicks us: the kick then cuts the wfi below short.
+		 */
+		__atomic_store_n(&h->idle, 1, __ATOMIC_SEQ_CST);
 		duo_lock(&t1.sched_lock);
 		wake_scan(h, now);
 		struct t1_vcpu *c = pick(h, now, NULL);
 		if (c) {
 			__atomic_store_n(&c->hart, (s32)h->index, __ATOMIC_SEQ_CST);
 			__atomic_store_n(&c->run, VC_RUNNING, __ATOMIC_SEQ_CST);
+			__atomic_store_n(&h->idle, 0, __ATOMIC_SEQ_CST);
 			duo_unlock(&t1.sched_lock);
 			return c;
 		}
@@ -193,11 +199,9 @@ static struct t1_vcpu *sched_next(struct t1_hart *h)
 				when = now + T1_SLICE_TICKS;
 		}
 		t1_timer_arm(h, when);
-		__atomic_store_n(&h->idle, 1, __ATOMIC_SEQ_CST);
 		if (!__atomic_load_n(&h->kicked, __ATOMIC_SEQ_CST) &&
 		    !(csr_read(sip) & (MIP_SSIP | MIP_STIP)))
 			t1_wfi();
-		__atomic_store_n(&h->idle, 0, __ATOMIC_SEQ_CST);
 		csr_clear(sip, MIP_SSIP);
 		__atomic_store_n(&h->kicked, 0, __ATOMIC_SEQ_CST);
 		if (csr_read(sip) & MIP_STIP)
