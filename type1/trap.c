@@ -212,10 +212,12 @@ static bool emulate_stimecmp(struct t1_vcpu *c, u32 insn)
 static enum t1_exit do_virtual_insn(struct t1_vcpu *c)
 {
 	struct t1_ctx *x = &c->ctx;
-	u32 insn = (u32)x->stval;
+	u32 insn;
 
 	c->tvm->n_vinst++;
-	if (!insn && !fetch_insn(c, &insn))
+	/* Not stval: QEMU 7.2 can leave a stale instruction there (seen: an hlv.d reported
+	 * as the hfence.vvma before it), and acting on the wrong one would skip code. */
+	if (!fetch_insn(c, &insn))
 		return T1_CONTINUE;
 	if (insn == INSN_WFI) {
 		c->tvm->n_wfi++;

@@ -40,3 +40,12 @@ type1-run: $(T1_OUT)/duovisor-hv.bin $(B)/duovisor
 	$(B)/duovisor type1 $(CONFIG)
 
 -include $(wildcard $(T1_OUT)/obj/*/*.d $(T1_OUT)/obj/*/*/*.d)
+
+# type1/tests: small S-mode guests of type 1's own, raw ELFs at 0x8020_0000.
+T1_TEST_OUT := $(T1_OUT)/tests
+T1_TESTS := $(patsubst $(T1_DIR)/tests/%.c,$(T1_TEST_OUT)/%.elf,$(wildcard $(T1_DIR)/tests/*.c))
+all: $(T1_TESTS)
+$(T1_TEST_OUT)/%.elf: $(T1_DIR)/tests/%.c
+	@mkdir -p $(@D)
+	$(RVCC) $(RV_CFLAGS) -fno-builtin -nostdlib -static -Wl,-Ttext=0x80200000 \
+		-Wl,--build-id=none -Wl,--no-warn-rwx-segments -o $@ $<
