@@ -319,8 +319,9 @@ void t1_con_raw(const char *s, size_t n);
 /* t1_vcon_tick - console hart, every ~10 ms: input, idle partial lines. */
 void t1_vcon_tick(void);
 void t1_vcon_flush_all(void);
-/* t1_vcon_input - one byte typed on the physical console. */
-void t1_vcon_input(u8 ch);
+/* t1_vcon_input - one byte typed on the physical console; false if the focused guest
+ * cannot take it yet (retry later). */
+bool t1_vcon_input(u8 ch);
 /* mgmt.c */
 void t1_mgmt_enter(void);
 /* t1_mgmt_input - a byte for the prompt; returns false when the prompt closed. */

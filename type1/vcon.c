@@ -150,18 +150,18 @@ static void focus_next(void)
 	t1_printf("[duovisor] input goes to [%s]\n", t1_focus->vm.cfg.name);
 }
 
-static void to_guest(u8 ch)
+/* to_guest - false when the guest's input FIFO is full (the byte is to be retried). */
+static bool to_guest(u8 ch)
 {
 	struct t1_vm *tvm = t1_focus;
 	if (!tvm || tvm->vm.state != VM_RUNNING)
-		return; /* nobody to type into: dropped */
+		return true; /* nobody to type into: dropped */
 	if (wants_hvc(tvm))
-		virtio_console_input(&tvm->vm, &ch, 1);
-	else
-		vm_console_input(&tvm->vm, &ch, 1);
+		return virtio_console_input(&tvm->vm, &ch, 1) == 1;
+	return vm_console_input(&tvm->vm, &ch, 1) == 1;
 }
 
-void t1_vcon_input(u8 ch)
+bool t1_vcon_input(u8 ch)
 {
 	if (esc) {
 		esc = false;
@@ -174,10 +174,10 @@ void t1_vcon_input(u8 ch)
 				in_mgmt = true;
 				t1_mgmt_enter();
 			}
-			return;
+			return true;
 		case 'n':
 			focus_next();
-			return;
+			return true;
 		case 'a':
 		case CTRL_A:
 			break; /* a literal Ctrl-A */
@@ -187,33 +187,52 @@ void t1_vcon_input(u8 ch)
 				"literal Ctrl-A, Ctrl-A x stop every VM, Ctrl-A h this help "
 				"(input goes to [%s])\n",
 				t1_focus->vm.cfg.name);
-			return;
+			return true;
 		case 'x':
 			t1_mgmt_exec((char[]){ "stop all" });
-			return;
+			return true;
 		default:
-			return; /* unknown escape: swallowed */
+			return true; /* unknown escape: swallowed */
 		}
-		ch = CTRL_A;
+		to_guest(CTRL_A); /* not held back: a retry would see 'a', not the escape */
+		return true;
 	} else if (ch == CTRL_A) {
 		esc = true;
-		return;
+		return true;
 	}
 	if (in_mgmt) {
 		in_mgmt = t1_mgmt_input(ch);
-		return;
+		return true;
 	}
-	to_guest(ch);
+	return to_guest(ch);
 }
 
 void t1_vcon_tick(void)
 {
+	/*
+	 * A byte the focused guest cannot take yet is held, and the UART is not read
+	 * meanwhile (QEMU keeps the rest), so typing ahead of a busy guest loses nothing.
+	 * A guest that never reads would hold up the escapes: after 1 s the byte is dropped.
+	 */
+	static int held = -1;
+	static u64 held_since;
+	u64 now = t1_rdtime();
 	/* Bounded per tick so a stream of input cannot starve the hart's guest. */
 	for (int n = 0; n < 64; n++) {
-		int ch = t1_serial_getc();
+		int ch = held >= 0 ? held : t1_serial_getc();
 		if (ch < 0)
 			break;
-		t1_vcon_input((u8)ch);
+		if (t1_vcon_input((u8)ch)) {
+			held = -1;
+			continue;
+		}
+		if (held < 0) {
+			held = ch;
+			held_since = now;
+		} else if (now - held_since > PLAT_TIMEBASE_HZ) {
+			held = -1; /* dropped */
+		}
+		break;
 	}
 	flush_idle(false);
 }
