@@ -45,7 +45,7 @@ type1-run: $(T1_OUT)/duovisor-hv.bin $(B)/duovisor
 T1_TEST_OUT := $(T1_OUT)/tests
 T1_TESTS := $(patsubst $(T1_DIR)/tests/%.c,$(T1_TEST_OUT)/%.elf,$(wildcard $(T1_DIR)/tests/*.c))
 all: $(T1_TESTS)
-$(T1_TEST_OUT)/%.elf: $(T1_DIR)/tests/%.c
+$(T1_TEST_OUT)/%.elf: $(T1_DIR)/tests/%.c $(T1_DIR)/tests/test.ld
 	@mkdir -p $(@D)
-	$(RVCC) $(RV_CFLAGS) -fno-builtin -nostdlib -static -Wl,-Ttext=0x80200000 \
+	$(RVCC) $(RV_CFLAGS) -fno-builtin -nostdlib -static -Wl,-T,$(T1_DIR)/tests/test.ld \
 		-Wl,--build-id=none -Wl,--no-warn-rwx-segments -o $@ $<
