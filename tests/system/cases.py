@@ -30,8 +30,14 @@ SUMMARY = r"^baremetal: (\d+) passed, (\d+) failed, (\d+) skipped$"
 
 
 class Test:
-    def __init__(self, name, vms, steps, doc, budget=300):
+    """name, VMs, steps and a one-line doc; budget is the test's time limit in QEMU
+    seconds (scaled by the machine's slowness). needs: machine features (machines.py)
+    without which it is SKIPPED; prepare(ctx): runs before the machine starts (makes
+    disk images, picks ports, starts host servers; may raise script.Skip)."""
+
+    def __init__(self, name, vms, steps, doc, budget=300, needs=(), prepare=None):
         self.name, self.vms, self.steps, self.doc, self.budget = name, vms, steps, doc, budget
+        self.needs, self.prepare = tuple(needs), prepare
 
 
 def linux_vm(name="linux", vcpus=1, memory_mib=256):

@@ -9,6 +9,13 @@ a VM's console:
 For the duovisor machines a JSON config (docs/config.md) is written into the test's
 work directory. Input goes to the first VM; `Ctrl-A n` moves it to the next running VM
 (docs/cli.md). A machine whose program is missing makes its tests SKIPPED, with why.
+
+VMs may have virtio disks (Disk: a raw image, relative paths in the test's work
+directory) and network cards (Net). Strings in them may hold "{key}" fields filled from
+the test's data when the command line is built (a free port chosen at run time). What a
+machine cannot do is a feature it lacks (Machine.lacks); a test needing it is SKIPPED
+with the machine's reason: QEMU runs one VM (no switch); type 1 keeps disks in RAM (no
+persistence across runs, nothing to SIGKILL) and has no host network.
 """
 
 import json
@@ -22,11 +29,43 @@ QEMU = "qemu-system-riscv64"
 DUOVISOR = os.path.join(ROOT, "build", "duovisor")
 
 
+class Disk:
+    """A virtio-blk disk backed by a raw image file; a relative path is in the test's
+    work directory (the test creates the file before the machine starts)."""
+
+    def __init__(self, path, readonly=False):
+        self.path, self.readonly = path, readonly
+
+    def resolve(self, workdir, data):
+        p = self.path.format(**data)
+        return p if os.path.isabs(p) else os.path.join(workdir, p)
+
+
+class Net:
+    """A virtio-net card (docs/config.md nets[]): mode "user" (with hostfwd rules in
+    QEMU's spelling) or "switch" (with the switch's name)."""
+
+    def __init__(self, mode="user", switch=None, hostfwd=(), mac=None):
+        self.mode, self.switch, self.hostfwd, self.mac = mode, switch, list(hostfwd), mac
+
+    def config(self, data):
+        c = {"mode": self.mode}
+        if self.switch:
+            c["switch"] = self.switch
+        if self.hostfwd:
+            c["hostfwd"] = [r.format(**data) for r in self.hostfwd]
+        if self.mac:
+            c["mac"] = self.mac
+        return c
+
+
 class VM:
-    """One guest: what to boot and how big. Paths are absolute or relative to the repo."""
+    """One guest: what to boot and how big. Paths are absolute or relative to the repo.
+    duovisor gives every VM a virtio console and rng; on QEMU they are added only when
+    console_dev / rng_dev ask for them (the reference command line stays minimal)."""
 
     def __init__(self, name, kernel, initrd=None, cmdline="console=ttyS0", vcpus=1,
-                 memory_mib=128):
+                 memory_mib=128, disks=(), nets=(), console_dev=False, rng_dev=False):
         self.name = name
         self.kernel = kernel if os.path.isabs(kernel) else os.path.join(ROOT, kernel)
         self.initrd = None
@@ -35,6 +74,10 @@ class VM:
         self.cmdline = cmdline
         self.vcpus = vcpus
         self.memory_mib = memory_mib
+        self.disks = list(disks)
+        self.nets = list(nets)
+        self.console_dev = console_dev
+        self.rng_dev = rng_dev
 
     def missing(self):
         """The first file this VM needs that does not exist, or None."""
@@ -43,11 +86,17 @@ class VM:
                 return f
         return None
 
-    def config(self):
+    def config(self, workdir=".", data=None):
+        data = data or {}
         c = {"name": self.name, "kernel": self.kernel, "cmdline": self.cmdline,
              "memory_mib": self.memory_mib, "vcpus": self.vcpus}
         if self.initrd:
             c["initrd"] = self.initrd
+        if self.disks:
+            c["disks"] = [{"path": d.resolve(workdir, data), "readonly": d.readonly}
+                          for d in self.disks]
+        if self.nets:
+            c["nets"] = [n.config(data) for n in self.nets]
         return c
 
 
@@ -56,12 +105,26 @@ class Machine:
     multi_vm = False  # can run several VMs in one program
     slowness = 1.0  # timeouts are multiplied by this
     duovisor = False  # the SBI/platform under test is duovisor's (not OpenSBI + QEMU)
+    # Features some tests need (Test.needs), each with why this machine lacks it:
+    #   blk          virtio-blk disks from raw images
+    #   blk_persist  disk writes outlive the run (the image file on the host)
+    #   sigkill      the machine's process can be SIGKILLed and its disk image read after
+    #   net_switch   VMs on a virtual switch
+    #   net_user     user-mode NAT to the host with DHCP and hostfwd
+    #   hvc_out      the virtio console's output reaches the machine's console
+    #   hvc_in       ... and typing reaches it (a shell on it)
+    #   rng          virtio-rng
+    lacking = {}
+
+    def lacks(self, feature):
+        """Why this machine cannot run a test that needs `feature`, or None."""
+        return self.lacking.get(feature)
 
     def available(self):
         """(True, "") or (False, why its tests are skipped)."""
         raise NotImplementedError
 
-    def command(self, vms, workdir):
+    def command(self, vms, workdir, data=None):
         raise NotImplementedError
 
     def select_input(self, console):
@@ -74,6 +137,11 @@ class Machine:
 
 class Qemu(Machine):
     name = "qemu"
+    lacking = {
+        "net_switch": "QEMU runs one VM; VMs on a virtual switch need type2/type1",
+        "hvc_in": "the harness wires QEMU's virtconsole for output only (stdin is the "
+                  "serial port's)",
+    }
 
     def available(self):
         if not shutil.which(QEMU):
@@ -82,16 +150,41 @@ class Qemu(Machine):
             return False, "%s missing (make deps: opensbi)" % OPENSBI
         return True, ""
 
-    def command(self, vms, workdir):
+    def command(self, vms, workdir, data=None):
         if len(vms) != 1:
             raise ValueError("qemu runs one VM per QEMU")
         vm = vms[0]
+        data = data or {}
         argv = [QEMU, "-M", "virt", "-cpu", "rv64,sstc=true", "-smp", str(vm.vcpus),
                 "-m", str(vm.memory_mib), "-nographic", "-bios", OPENSBI,
                 "-kernel", vm.kernel]
         if vm.initrd:
             argv += ["-initrd", vm.initrd]
         argv += ["-append", vm.cmdline]
+        argv += self.virtio_args(vm, workdir, data)
+        return argv
+
+    @staticmethod
+    def virtio_args(vm, workdir, data):
+        """QEMU's spelling of the VM's virtio devices (virtio-mmio, like duovisor's)."""
+        argv = []
+        for i, d in enumerate(vm.disks):
+            drive = "file=%s,if=none,format=raw,id=hd%d" % (d.resolve(workdir, data), i)
+            argv += ["-drive", drive + (",readonly=on" if d.readonly else ""),
+                     "-device", "virtio-blk-device,drive=hd%d" % i]
+        for i, n in enumerate(vm.nets):
+            if n.mode != "user":
+                raise ValueError("qemu: net mode %r is not wired here" % n.mode)
+            netdev = "user,id=n%d" % i + "".join(
+                ",hostfwd=" + r.format(**data) for r in n.hostfwd)
+            dev = "virtio-net-device,netdev=n%d" % i + (",mac=" + n.mac if n.mac else "")
+            argv += ["-netdev", netdev, "-device", dev]
+        if vm.console_dev:
+            # output only: the pty is QEMU's stdout, and the serial port keeps stdin
+            argv += ["-chardev", "file,id=hvc,path=/dev/stdout",
+                     "-device", "virtio-serial-device", "-device", "virtconsole,chardev=hvc"]
+        if vm.rng_dev:
+            argv += ["-device", "virtio-rng-device"]
         return argv
 
     def describe(self):
@@ -109,9 +202,10 @@ class Duovisor(Machine):
             return False, "%s not built yet" % os.path.relpath(DUOVISOR, ROOT)
         return True, ""
 
-    def command(self, vms, workdir):
+    def command(self, vms, workdir, data=None):
         path = os.path.join(workdir, "vms.json")
-        doc = vms[0].config() if len(vms) == 1 else {"vms": [v.config() for v in vms]}
+        cfgs = [v.config(workdir, data) for v in vms]
+        doc = cfgs[0] if len(vms) == 1 else {"vms": cfgs}
         with open(path, "w") as f:
             json.dump(doc, f, indent=2)
         return [DUOVISOR, self.subcommand, path]
@@ -132,6 +226,14 @@ class Type1(Duovisor):
     name = "type1"
     subcommand = "type1"
     slowness = 3.0  # a hypervisor on QEMU's emulated H extension
+    _ram_disks = ("type 1 serves disks from the packed image in RAM: nothing outlives "
+                  "the board (docs/type1.md, What persists)")
+    lacking = {
+        "blk_persist": _ram_disks,
+        "sigkill": _ram_disks,
+        "net_user": "type 1 has no host network: user/tap frames are dropped "
+                    "(docs/type1.md)",
+    }
 
     def available(self):
         ok, why = super().available()

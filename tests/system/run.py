@@ -3,14 +3,17 @@
 
     python3 tests/system/run.py --machine qemu|type2|type1 [-k FILTER] [-v] [--list]
 
-The machine is a parameter (machines.py): the same tests (cases.py) run on QEMU + OpenSBI
-(the reference), on `duovisor run` (type 2) and on `duovisor type1`. Each test starts the
-machine on a pty, drives every VM's console with an expect/send script (script.py) and
-stops everything it started. A test that cannot run on this machine (program not built,
-guest image missing, several VMs on qemu) is SKIPPED with the reason. On a failure the
-last 40 lines of console output are printed; full logs are in
-build/tests/system/<machine>/<test>.log. The last line is "N passed, N failed, N skipped";
-the exit status is 1 if anything failed. Python 3 standard library only.
+The machine is a parameter (machines.py): the same tests (cases.py, cases_virtio.py) run
+on QEMU + OpenSBI (the reference), on `duovisor run` (type 2) and on `duovisor type1`.
+Each test may first prepare its work directory (disk images, host servers), then starts
+the machine on a pty, drives every VM's console with an expect/send script (script.py)
+and stops everything it started. A test that cannot run on this machine (program not
+built, guest image missing, several VMs on qemu, a feature the machine lacks) is SKIPPED
+with the reason. On a failure the last 40 lines of console output are printed; full logs
+are in build/tests/system/<machine>/<test>.log (a second boot: <test>.boot2.log), the
+test's files in build/tests/system/<machine>/<test>/. The last line is "N passed,
+N failed, N skipped"; the exit status is 1 if anything failed. Python 3 standard
+library only.
 """
 
 import argparse
@@ -22,6 +25,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import cases  # noqa: E402
+import cases_virtio  # noqa: E402
 from console import Console, Timeout  # noqa: E402
 from machines import MACHINES, ROOT  # noqa: E402
 from script import Context, Failure, Skip, run_script  # noqa: E402
@@ -37,6 +41,10 @@ def skip_reason(test, machine):
     if len(test.vms) > 1 and not machine.multi_vm:
         return "%s runs one VM per program; %d-VM tests need type2/type1" % (
             machine.name, len(test.vms))
+    for feature in test.needs:
+        why = machine.lacks(feature)
+        if why:
+            return why
     for vm in test.vms:
         f = vm.missing()
         if f:
@@ -53,13 +61,24 @@ def run_test(test, machine, logdir, echo):
     workdir = os.path.join(logdir, test.name)
     shutil.rmtree(workdir, ignore_errors=True)
     os.makedirs(workdir)
-    argv = machine.command(test.vms, workdir)
-    console = Console(argv, [v.name for v in test.vms], os.path.join(logdir, test.name + ".log"),
-                      echo=echo, cwd=ROOT)
-    ctx = Context(console, machine, test.vms,
-                  time.monotonic() + test.budget * machine.slowness)
+    for f in os.listdir(logdir):
+        if f.startswith(test.name + ".boot") and f.endswith(".log"):
+            os.remove(os.path.join(logdir, f))
+    argv = []
+
+    def start(boot):
+        log = test.name + (".log" if boot == 1 else ".boot%d.log" % boot)
+        return Console(argv, [v.name for v in test.vms], os.path.join(logdir, log),
+                       echo=echo, cwd=ROOT)
+
+    ctx = Context(None, machine, test.vms, time.monotonic() + test.budget * machine.slowness,
+                  workdir, start)
     status, reason = "PASS", ""
     try:
+        if test.prepare:
+            test.prepare(ctx)
+        argv += machine.command(test.vms, workdir, ctx.data)
+        ctx.boot()
         run_script(ctx, test.steps)
     except Skip as e:
         status, reason = "SKIP", str(e)
@@ -68,8 +87,16 @@ def run_test(test, machine, logdir, echo):
     except Exception as e:  # a harness bug must not take the other tests down
         status, reason = "FAIL", "harness error: %s: %s" % (type(e).__name__, e)
     finally:
-        console.close()
-    tail = console.tail(40) if status == "FAIL" else []
+        if ctx.console:
+            ctx.console.close()
+        for fn in reversed(ctx.cleanups):
+            try:
+                fn()
+            except Exception as e:  # noqa: BLE001 - report, keep cleaning up
+                ctx.note("cleanup failed: %s: %s" % (type(e).__name__, e))
+    tail = ctx.console.tail(40) if status == "FAIL" and ctx.console else []
+    if status == "FAIL" and ctx.boots > 1:
+        reason += " (boot %d)" % ctx.boots
     return status, reason, ctx.notes, tail
 
 
@@ -83,7 +110,7 @@ def main():
     args = ap.parse_args()
 
     machine = MACHINES[args.machine]
-    tests = selected(cases.all_tests(), args.filters)
+    tests = selected(cases.all_tests() + cases_virtio.all_tests(), args.filters)
     if args.list:
         for t in tests:
             print("%-32s %d VM(s)  %s" % (t.name, len(t.vms), t.doc))

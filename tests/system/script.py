@@ -5,10 +5,15 @@ A test is a list of VMs and a list of steps run in order against one Console:
   Send(line, vm)               type a line into that VM (moving the input there first)
   ExpectExit(status, timeout)  the machine's program ends by itself with that status
   Stopped(vm)                  note that a VM powered off (input moves on by itself)
+  Restart()                    start the machine again with the same command line (a
+                               second boot on the same disk images); its output is logged
+                               to <test>.boot2.log, ...
   Sleep(seconds)
   Call(fn)                     fn(ctx) for checks that need code (checksums, summaries)
-Timeouts are in seconds on QEMU and are scaled by the machine's slowness. Any step may
-raise Failure (or console.Timeout) to fail the test with a one-line reason.
+The line of a Send and the regex of an Expect may be functions of ctx.data (values a
+test learned or chose at run time: tokens, ports, checksums). Timeouts are in seconds on
+QEMU and are scaled by the machine's slowness. Any step may raise Failure (or
+console.Timeout) to fail the test with a one-line reason; Skip ends it as SKIPPED.
 """
 
 import re
@@ -29,9 +34,11 @@ class Skip(Exception):
 
 
 class Context:
-    """What steps see: the console, the machine, the VMs and a scratch dict."""
+    """What steps see: the console, the machine, the VMs and a scratch dict. `start`
+    (set by the runner) starts the machine and returns its Console; `workdir` is the
+    test's own directory; `cleanups` are run (last first) when the test ends."""
 
-    def __init__(self, console, machine, vms, deadline):
+    def __init__(self, console, machine, vms, deadline, workdir=None, start=None):
         self.console = console
         self.machine = machine
         self.vms = vms
@@ -39,8 +46,22 @@ class Context:
         self.running = list(self.names)
         self.input_vm = self.names[0]
         self.deadline = deadline
+        self.workdir = workdir
+        self.start = start
+        self.boots = 1 if console else 0
         self.data = {}
         self.notes = []
+        self.cleanups = []
+
+    def boot(self):
+        """Start the machine (again): the previous run is stopped first if it is still
+        going, and every VM is running with input on the first."""
+        if self.console is not None:
+            self.console.close()
+        self.boots += 1
+        self.console = self.start(self.boots)
+        self.running = list(self.names)
+        self.input_vm = self.names[0]
 
     def scaled(self, seconds):
         t = seconds * self.machine.slowness
@@ -106,12 +127,16 @@ class Step:
         raise NotImplementedError
 
 
+def _filled(x, ctx):
+    return x(ctx.data) if callable(x) else x
+
+
 class Expect(Step):
     def __init__(self, pattern, vm=None, timeout=30):
         self.pattern, self.vm, self.timeout = pattern, vm, timeout
 
     def run(self, ctx):
-        ctx.expect(self.pattern, self.vm, self.timeout)
+        ctx.expect(_filled(self.pattern, ctx), self.vm, self.timeout)
 
 
 class Send(Step):
@@ -119,7 +144,7 @@ class Send(Step):
         self.line, self.vm = line, vm
 
     def run(self, ctx):
-        ctx.send(self.line, self.vm)
+        ctx.send(_filled(self.line, ctx), self.vm)
 
 
 class ExpectExit(Step):
@@ -140,6 +165,13 @@ class Stopped(Step):
 
     def run(self, ctx):
         ctx.stopped(self.vm)
+
+
+class Restart(Step):
+    """Boot the machine again (after it exited, or stopping it first)."""
+
+    def run(self, ctx):
+        ctx.boot()
 
 
 class Sleep(Step):

@@ -1,0 +1,462 @@
+"""cases_virtio.py - system tests of the virtio devices with real Linux guests (issue 5).
+
+Linux 6.1 + busybox (build/guests) drives each device with stock tools, and the host
+side is checked with Python where the data lands in a host file or socket:
+  virtio_blk_*      mke2fs on a raw image, files written, `sync`, then the files are found
+                    intact after a power-off and a second run (_poweroff) or a guest
+                    reboot (_reboot); a read-only disk mounts with -o ro, refuses writes
+                    and its image file is unchanged; SIGKILL right after `sync` returned
+                    leaves the data in the image file (_sigkill).
+  virtio_net_*      two VMs on one virtual switch ping each other and move a file with
+                    nc (checksums on both ends); user-mode NAT: DHCP from slirp, a host
+                    client reaches a guest server through hostfwd, the guest reaches a
+                    server on the host's loopback through 10.0.2.2.
+  virtio_console_*  output written to the virtio console reaches the VM's console; a
+                    shell on it (console=hvc1).
+  virtio_rng        /dev/hwrng is virtio's and gives bytes.
+The guest kernel also has the SBI console (HVC_RISCV_SBI), which takes hvc0, so the
+virtio console is hvc1 (Linux numbers hvc consoles in probe order).
+
+Host files live in the test's work directory (build/tests/system/<machine>/<test>/);
+host sockets are on 127.0.0.1 only. Features a machine lacks (type 1: persistence, user
+networking; QEMU: a second VM) make a test SKIPPED with the machine's reason
+(machines.py).
+"""
+
+import hashlib
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+from cases import IMAGE, INITRD, PROMPT, Test
+from machines import VM, Disk, Net
+from script import Call, Expect, ExpectExit, Failure, Restart, Send, Skip, Stopped
+
+SHA = r"([0-9a-f]{64})"
+MIB = 1 << 20
+
+
+def vm(name="linux", cmdline="console=ttyS0", memory_mib=256, **kw):
+    return VM(name, IMAGE, INITRD, cmdline, 1, memory_mib, **kw)
+
+
+def shell(vm_name=None, timeout=120):
+    return [Expect(r"duovisor-guest: shell ready", vm_name, timeout),
+            Expect(PROMPT, vm_name, 30)]
+
+
+def run(line, vm_name=None, timeout=60, want=0):
+    """Type `line` and wait for its exit status: `line; echo RC-$((N))=$?` prints a
+    marker the echoed command line cannot contain. want: an int, or None for any
+    non-zero status."""
+    tag = secrets.randbelow(9000) + 1000
+    pat = r"^RC-%d=%s$" % (tag + 1, r"[1-9]\d*" if want is None else str(want))
+    return [Send("%s; echo RC-$((%d+1))=$?" % (line, tag), vm_name),
+            Expect(pat, vm_name, timeout)]
+
+
+def sha256(path, offset=0, length=None):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        f.seek(offset)
+        left = length
+        while left is None or left > 0:
+            chunk = f.read(MIB if left is None else min(MIB, left))
+            if not chunk:
+                break
+            h.update(chunk)
+            if left is not None:
+                left -= len(chunk)
+    return h.hexdigest()
+
+
+def new_image(ctx, name, size):
+    path = os.path.join(ctx.workdir, name)
+    with open(path, "wb") as f:
+        f.truncate(size)
+    return path
+
+
+def capture(pattern, key, vm_name=None, timeout=60):
+    """Wait for pattern; store its first group in ctx.data[key]."""
+
+    def step(ctx):
+        ctx.data[key] = ctx.expect(pattern(ctx.data) if callable(pattern) else pattern,
+                                   vm_name, timeout).group(1)
+
+    return Call(step)
+
+
+def same(key_a, key_b, what):
+    def step(ctx):
+        if ctx.data[key_a] != ctx.data[key_b]:
+            raise Failure("%s differs: %s vs %s" % (what, ctx.data[key_a], ctx.data[key_b]))
+
+    return Call(step)
+
+
+# ---- virtio-blk ------------------------------------------------------------------------
+FILES = ("/mnt/rand", "/mnt/seq", "/mnt/dir/token")
+DISK_SIZE = 64 * MIB
+
+
+def blk_prepare(ctx):
+    ctx.data["token"] = "duo-" + secrets.token_hex(8)
+    new_image(ctx, "disk.img", DISK_SIZE)
+
+
+def blk_sums(prefix):
+    """sha256sum of FILES in the guest into ctx.data[prefix + file]."""
+    steps = [Send("sha256sum " + " ".join(FILES))]
+    for f in FILES:
+        steps.append(capture(r"^%s  %s$" % (SHA, re.escape(f)), prefix + f))
+    return steps + [Expect(PROMPT)]
+
+
+def blk_fill():
+    return shell() + run("mke2fs /dev/vda >/dev/null") + run(
+        "mount /dev/vda /mnt && mkdir /mnt/dir && "
+        "dd if=/dev/urandom of=/mnt/rand bs=1k count=1024 2>/dev/null && "
+        "seq 1 50000 > /mnt/seq") + [
+        Send(lambda d: "echo %s > /mnt/dir/token; sync" % d["token"]),
+        Expect(PROMPT)] + blk_sums("before:")
+
+
+def blk_check_again():
+    steps = run("mount /dev/vda /mnt") + blk_sums("after:")
+    steps += [same("before:" + f, "after:" + f, f) for f in FILES]
+    steps += [Send("cat /mnt/dir/token"), Expect(lambda d: "^%s$" % d["token"])]
+    return steps + run("umount /mnt")
+
+
+def host_image_intact(ctx):
+    """After the guest's power-off: the image kept its size, and the token file is in it
+    (read with e2fsprogs' debugfs when the host has it)."""
+    path = os.path.join(ctx.workdir, "disk.img")
+    size = os.path.getsize(path)
+    if size != DISK_SIZE:
+        raise Failure("disk.img is %d bytes, was %d" % (size, DISK_SIZE))
+    debugfs = shutil.which("debugfs") or shutil.which("debugfs", path="/sbin:/usr/sbin")
+    if not debugfs:
+        ctx.note("no debugfs on the host: image contents checked from the guest only")
+        return
+    p = subprocess.run([debugfs, "-R", "cat /dir/token", path], capture_output=True,
+                       text=True, timeout=30)
+    if p.stdout.strip() != ctx.data["token"]:
+        raise Failure("debugfs reads /dir/token from disk.img as %r, want %r"
+                      % (p.stdout.strip()[:80], ctx.data["token"]))
+    ctx.note("host's debugfs finds the token in disk.img")
+
+
+def blk_tests():
+    disk = [Disk("disk.img")]
+    poweroff = Test(
+        "virtio_blk_poweroff", [vm(disks=disk)],
+        blk_fill() + [Send("poweroff -f"), ExpectExit(0, 60), Call(host_image_intact),
+                      Restart()] + shell() + blk_check_again()
+        + [Send("poweroff -f"), ExpectExit(0, 60)],
+        "mke2fs, files, sync, power off; the next run finds them intact",
+        budget=240, needs=("blk", "blk_persist"), prepare=blk_prepare)
+    reboot = Test(
+        "virtio_blk_reboot", [vm(disks=disk)],
+        blk_fill() + [Send("reboot -f")] + shell() + blk_check_again()
+        + [Send("poweroff -f"), ExpectExit(0, 60)],
+        "mke2fs, files, sync, guest reboot; the files are intact after it",
+        budget=240, needs=("blk",), prepare=blk_prepare)
+    return [poweroff, reboot, readonly_test(), sigkill_test()]
+
+
+def ro_prepare(ctx):
+    """An ext2 image made on the host (mke2fs -d): a token file and 256 KiB of random
+    bytes. Its hash is taken before the run."""
+    mke2fs = shutil.which("mke2fs") or shutil.which("mke2fs", path="/sbin:/usr/sbin")
+    if not mke2fs:
+        raise Skip("the host has no mke2fs (e2fsprogs) to build the read-only image")
+    src = os.path.join(ctx.workdir, "src")
+    os.makedirs(src)
+    ctx.data["token"] = "ro-" + secrets.token_hex(8)
+    with open(os.path.join(src, "token"), "w") as f:
+        f.write(ctx.data["token"] + "\n")
+    blob = secrets.token_bytes(256 * 1024)
+    with open(os.path.join(src, "blob"), "wb") as f:
+        f.write(blob)
+    ctx.data["blob"] = hashlib.sha256(blob).hexdigest()
+    img = os.path.join(ctx.workdir, "ro.img")
+    p = subprocess.run([mke2fs, "-q", "-F", "-t", "ext2", "-d", src, img, "16M"],
+                       capture_output=True, text=True, timeout=60)
+    if p.returncode:
+        raise Failure("host mke2fs failed: %s" % (p.stderr.strip() or p.returncode))
+    ctx.data["image"] = sha256(img)
+
+
+def ro_unchanged(ctx):
+    now = sha256(os.path.join(ctx.workdir, "ro.img"))
+    if now != ctx.data["image"]:
+        raise Failure("ro.img changed: sha256 %s -> %s" % (ctx.data["image"], now))
+
+
+def write_refused(ctx):
+    """The dd before this step failed for a reason a refused write gives."""
+    text = ctx.text()
+    if not re.search(r"Operation not permitted|Read-only file system|I/O error|"
+                     r"Permission denied", text[-2000:]):
+        raise Failure("the write to /dev/vda failed without a read-only/I/O error message")
+
+
+def readonly_test():
+    steps = shell() + [Send("cat /sys/block/vda/ro"), Expect(r"^1$")]
+    steps += run("mount -o ro /dev/vda /mnt")
+    steps += [Send("cat /mnt/token"), Expect(lambda d: "^%s$" % d["token"]),
+              Send("sha256sum /mnt/blob"), Expect(lambda d: "^%s  /mnt/blob$" % d["blob"])]
+    steps += run("dd if=/dev/zero of=/dev/vda bs=512 count=1 conv=fsync", want=None)
+    steps += [Call(write_refused)]
+    steps += run("touch /mnt/new", want=None)
+    steps += run("mount -o remount,rw /mnt", want=None)
+    steps += run("umount /mnt") + run("sync")
+    steps += [Send("poweroff -f"), ExpectExit(0, 60), Call(ro_unchanged)]
+    return Test("virtio_blk_readonly", [vm(disks=[Disk("ro.img", readonly=True)])], steps,
+                "a read-only disk mounts -o ro, refuses writes, its image is unchanged",
+                budget=180, needs=("blk",), prepare=ro_prepare)
+
+
+KILL_SEEK = 37  # in 64 KiB blocks: the marker's place in the image
+
+
+def kill9(ctx):
+    """SIGKILL the machine's process the moment the guest's sync returned."""
+    pid = ctx.console.proc.pid
+    os.kill(pid, signal.SIGKILL)
+    rc = ctx.console.wait_exit(10)
+    if rc != -signal.SIGKILL:
+        raise Failure("after SIGKILL the machine's status is %s" % rc)
+
+
+def marker_in_image(ctx):
+    got = sha256(os.path.join(ctx.workdir, "disk.img"), KILL_SEEK * 65536, MIB)
+    if got != ctx.data["marker"]:
+        raise Failure("after SIGKILL the image holds sha256 %s at block %d, the guest "
+                      "wrote %s" % (got, KILL_SEEK, ctx.data["marker"]))
+
+
+def sigkill_test():
+    steps = shell() + [
+        Send("dd if=/dev/urandom of=/tmp/m bs=64k count=16 2>/dev/null; sha256sum /tmp/m"),
+        capture(r"^%s  /tmp/m$" % SHA, "marker"),
+        Expect(PROMPT),
+        Send("dd if=/tmp/m of=/dev/vda bs=64k seek=%d 2>/dev/null && sync && "
+             "echo SYNCED-$((40+2))" % KILL_SEEK),
+        Expect(r"^SYNCED-42$"),
+        Call(kill9), Call(marker_in_image)]
+    return Test("virtio_blk_sigkill", [vm(disks=[Disk("disk.img")])], steps,
+                "SIGKILL right after the guest's sync: the data is in the image file",
+                budget=120, needs=("blk", "sigkill"),
+                prepare=lambda ctx: new_image(ctx, "disk.img", DISK_SIZE))
+
+
+# ---- virtio-net ------------------------------------------------------------------------
+def listen_then(vm_name, cmd, port):
+    """Start `cmd` (a server on `port`) in the background and wait until it listens."""
+    return run("%s & while ! netstat -ltn | grep -q ':%d '; do sleep 0.2; done"
+               % (cmd, port), vm_name)
+
+
+def switch_test():
+    two = [vm("a", memory_mib=128, nets=[Net("switch", "lan0")]),
+           vm("b", memory_mib=128, nets=[Net("switch", "lan0")])]
+    steps = shell("a", 180) + shell("b", 180)
+    steps += run("ifconfig eth0 10.0.0.1 netmask 255.255.255.0 up", "a")
+    steps += run("ifconfig eth0 10.0.0.2 netmask 255.255.255.0 up", "b")
+    steps += run("ping -c 3 -W 5 10.0.0.1", "b")
+    steps += run("ping -c 3 -W 5 10.0.0.2", "a")
+    steps += listen_then("a", "nc -l -p 5000 </dev/null >/tmp/f", 5000)
+    steps += [Send("dd if=/dev/urandom of=/tmp/f bs=1k count=2048 2>/dev/null; "
+                   "sha256sum /tmp/f", "b"),
+              capture(r"^%s  /tmp/f$" % SHA, "sent", "b"), Expect(PROMPT, "b")]
+    steps += run("nc 10.0.0.1 5000 </tmp/f", "b", 120)
+    steps += [Send("wait; sha256sum /tmp/f", "a"),
+              capture(r"^%s  /tmp/f$" % SHA, "received", "a", 60),
+              same("sent", "received", "the file moved with nc")]
+    steps += [Send("poweroff -f", "b"), Expect(r"reboot: Power down", "b", 60),
+              Stopped("b"), Send("poweroff -f", "a"), ExpectExit(0, 60)]
+    return Test("virtio_net_switch", two, steps,
+                "two VMs on switch lan0: ping both ways, 2 MiB through nc, same sha256",
+                budget=300, needs=("net_switch",))
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class HostServer:
+    """A one-connection TCP server on 127.0.0.1: reads a line, answers `reply`."""
+
+    def __init__(self, reply):
+        self.reply = reply
+        self.got = None
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(1)
+        self.port = self.sock.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        try:
+            conn, _ = self.sock.accept()
+        except OSError:
+            return  # closed by the cleanup
+        with conn:
+            conn.settimeout(60)
+            data = b""
+            try:
+                while b"\n" not in data:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                self.got = data.decode(errors="replace").strip()
+                conn.sendall(self.reply.encode() + b"\n")
+            except OSError:
+                pass
+
+    def close(self):
+        self.sock.close()
+
+
+def user_prepare(ctx):
+    ctx.data["token"] = secrets.token_hex(6)
+    ctx.data["fwd_port"] = free_port()
+    srv = HostServer("host-" + ctx.data["token"])
+    ctx.cleanups.append(srv.close)
+    ctx.data["server"] = srv
+    ctx.data["srv_port"] = srv.port
+
+
+def host_got_guest_line(ctx):
+    srv = ctx.data["server"]
+    srv.thread.join(5)
+    want = "guest-" + ctx.data["token"]
+    if srv.got != want:
+        raise Failure("the host server got %r from the guest, want %r" % (srv.got, want))
+
+
+def host_client(ctx):
+    """Connect to 127.0.0.1:fwd_port (hostfwd into the guest's port 80) and read until
+    EOF, pumping the console meanwhile; the guest's server answers fwd-TOKEN."""
+    result = {}
+
+    def client():
+        try:
+            with socket.create_connection(("127.0.0.1", ctx.data["fwd_port"]), 10) as s:
+                s.settimeout(20)
+                data = b""
+                while True:
+                    chunk = s.recv(4096)
+                    if not chunk:
+                        break
+                    data += chunk
+                result["data"] = data.decode(errors="replace")
+        except OSError as e:
+            result["error"] = str(e)
+
+    t = threading.Thread(target=client, daemon=True)
+    t.start()
+    end = time.monotonic() + ctx.scaled(30)
+    while t.is_alive() and time.monotonic() < end:
+        ctx.console.pump(0.2)
+    if t.is_alive():
+        raise Failure("the host client through hostfwd got no EOF in time")
+    if "error" in result:
+        raise Failure("host client to 127.0.0.1:%d: %s" % (ctx.data["fwd_port"],
+                                                           result["error"]))
+    want = "fwd-" + ctx.data["token"]
+    if result["data"].strip() != want:
+        raise Failure("through hostfwd the host read %r, want %r"
+                      % (result["data"][:80], want))
+
+
+DHCP_SCRIPT = ("printf '#!/bin/sh\\n[ \"$1\" = bound ] || exit 0\\n"
+               "ifconfig $interface $ip netmask $subnet up && route add default gw $router"
+               " && echo \"BOUND ip=$ip router=$router\"\\n' >/tmp/dh; chmod +x /tmp/dh")
+
+
+def user_test():
+    net = Net("user", hostfwd=["tcp:127.0.0.1:{fwd_port}-:80"])
+    steps = shell() + run("ip link set eth0 up") + run(DHCP_SCRIPT)
+    steps += [Send("udhcpc -i eth0 -n -q -s /tmp/dh"),
+              Expect(r"lease of 10\.0\.2\.15 obtained", timeout=60),
+              Expect(r"^BOUND ip=10\.0\.2\.15 router=10\.0\.2\.2$"), Expect(PROMPT)]
+    # guest -> host through NAT: the host's 127.0.0.1 is 10.0.2.2 to the guest
+    steps += [Send(lambda d: "echo guest-%s | nc 10.0.2.2 %d" % (d["token"], d["srv_port"])),
+              Expect(lambda d: "^host-%s$" % d["token"], timeout=60), Expect(PROMPT),
+              Call(host_got_guest_line)]
+    # host -> guest through hostfwd
+    steps += [Send(lambda d: "nc -l -p 80 -e echo fwd-%s & while ! netstat -ltn | "
+                             "grep -q ':80 '; do sleep 0.2; done; echo LISTEN-$((1+1))"
+                   % d["token"]),
+              Expect(r"^LISTEN-2$"), Call(host_client)]
+    steps += [Send("poweroff -f"), ExpectExit(0, 60)]
+    return Test("virtio_net_user", [vm(nets=[net])], steps,
+                "user NAT: DHCP gives 10.0.2.15, guest reaches a host server via "
+                "10.0.2.2, host reaches a guest server via hostfwd",
+                budget=180, needs=("net_user",), prepare=user_prepare)
+
+
+# ---- virtio-console and virtio-rng -----------------------------------------------------
+def console_tests():
+    out = shell() + [
+        Send("for d in /sys/bus/virtio/devices/*; do "
+             "echo VDEV $(cat $d/device) $(basename $(readlink $d/driver)); done"),
+        Expect(r"^VDEV 0x0003 virtio_console$"), Expect(PROMPT),
+        Send("n=0; for i in 0 1 2 3 4 5 6 7; do echo HVC$i-$((6*7)) >/dev/hvc$i "
+             "2>/dev/null && n=$((n+1)); done; echo HVC-COUNT-$n"),
+        Expect(r"^HVC1-42$"), Expect(r"^HVC-COUNT-2$"),
+        Send("poweroff -f"), ExpectExit(0, 60)]
+    shell_on_hvc = [
+        Expect(r"duovisor-guest: shell ready", timeout=120), Expect(PROMPT),
+        Send("tty"), Expect(r"^/dev/hvc1$"),
+        Send("echo $((6*7))"), Expect(r"^42$"),
+        Send("cat /proc/consoles"), Expect(r"^hvc1 .*\(EC"),
+        Send("poweroff -f"), ExpectExit(0, 60)]
+    return [
+        Test("virtio_console_output", [vm(console_dev=True)], out,
+             "the virtio console (hvc1 beside SBI's hvc0) writes to the VM's console",
+             budget=120, needs=("hvc_out",)),
+        Test("virtio_console_shell", [vm(cmdline="console=hvc1", console_dev=True)],
+             shell_on_hvc, "console=hvc1: the shell runs on the virtio console",
+             budget=120, needs=("hvc_out", "hvc_in")),
+    ]
+
+
+def rng_differs(ctx):
+    a, b = ctx.data["rng1"], ctx.data["rng2"]
+    if a == b or a == "0" * 32:
+        raise Failure("/dev/hwrng gave %s then %s" % (a, b))
+
+
+def rng_test():
+    steps = shell() + [
+        Send("cat /sys/class/misc/hw_random/rng_current"), Expect(r"^virtio_rng\.\d+$"),
+        Send("for i in 1 2; do dd if=/dev/hwrng bs=16 count=1 2>/dev/null | "
+             "od -An -tx1 | tr -d ' '; done"),
+        capture(r"^([0-9a-f]{32})$", "rng1"), capture(r"^([0-9a-f]{32})$", "rng2"),
+        Call(rng_differs), Expect(PROMPT),
+        Send("poweroff -f"), ExpectExit(0, 60)]
+    return Test("virtio_rng", [vm(rng_dev=True)], steps,
+                "/dev/hwrng is virtio_rng and gives two different 16-byte reads",
+                budget=120, needs=("rng",))
+
+
+def all_tests():
+    return blk_tests() + [switch_test(), user_test()] + console_tests() + [rng_test()]
