@@ -284,7 +284,8 @@ int t1_sched_assign(char *err, size_t errlen);
 
 /* ---- vmm.c ------------------------------------------------------------------------ */
 
-/* t1_vmm_create - carve RAM, build tables, vm_init and boot VM i of the blob. */
+/* t1_vmm_create - carve RAM, build tables, vm_init VM i of the blob. On failure the VM
+ * is still in t1.vms, crashed with the reason (NULL only if its struct could not be had). */
 int t1_vmm_create(unsigned i, const struct pack_vm *pk);
 /* t1_vmm_boot_all - first boot of every created VM; a VM that cannot boot is crashed. */
 void t1_vmm_boot_all(void);

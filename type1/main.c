@@ -149,8 +149,13 @@ void t1_main(u64 hartid, const void *dtb)
 	t1.nvms = ph->nvms;
 	for (u32 i = 0; i < ph->nvms; i++) {
 		int r = t1_vmm_create(i, &pv[i]);
-		if (r)
-			t1_panic("vm %s: cannot create it: %s", pv[i].cfg.name, duo_strerror(r));
+		if (r == DUO_ENOMEM && !t1.vms[i])
+			t1_panic("vm %s: no memory for its state", pv[i].cfg.name);
+		if (r) {
+			t1_printf("[duovisor] vm %s: error: %s\n", pv[i].cfg.name,
+				  t1.vms[i]->reason);
+			continue;
+		}
 		t1_printf("[duovisor] vm %s: %u MiB at %llx, %u vCPU(s) %s, VMID %u\n",
 			  pv[i].cfg.name, pv[i].cfg.memory_mib,
 			  (unsigned long long)t1.vms[i]->ram_pa, pv[i].cfg.vcpus,

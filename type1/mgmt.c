@@ -132,15 +132,17 @@ void t1_mgmt_exec(char *cmd)
 				       "stopped from the management prompt");
 	} else if (!duo_strcmp(cmd, "restart")) {
 		struct t1_vm *tvm = vm_arg(cmd, arg);
-		if (tvm && (tvm->vm.state == VM_STOPPED || tvm->vm.state == VM_CRASHED))
-			t1_vmm_start(tvm);
-		else if (tvm)
+		if (tvm && (tvm->vm.state == VM_STOPPED || tvm->vm.state == VM_CRASHED)) {
+			if (t1_vmm_start(tvm))
+				t1_printf("restart: %s cannot start: %s\n", arg, tvm->reason);
+		} else if (tvm)
 			t1_vmm_request(tvm, T1_REQ_RESTART, false,
 				       "restarted from the management prompt");
 	} else if (!duo_strcmp(cmd, "start")) {
 		struct t1_vm *tvm = vm_arg(cmd, arg);
 		if (tvm && t1_vmm_start(tvm))
-			t1_printf("start: %s is %s\n", arg, t1_vm_state_name(tvm->vm.state));
+			t1_printf("start: %s is %s%s%s\n", arg, t1_vm_state_name(tvm->vm.state),
+				  tvm->vm.nvcpus ? "" : ": ", tvm->vm.nvcpus ? "" : tvm->reason);
 	} else if (!duo_strcmp(cmd, "console")) {
 		struct t1_vm *tvm = vm_arg(cmd, arg);
 		if (tvm) {

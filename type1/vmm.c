@@ -92,20 +92,15 @@ int t1_vmm_create(unsigned i, const struct pack_vm *pk)
 	struct t1_vm *tvm = host_zalloc(sizeof(*tvm));
 	if (!tvm)
 		return DUO_ENOMEM;
-	u64 ram_bytes = pack_vm_ram_mib(&pk->cfg) << 20;
-	u64 ram = t1_page_alloc(ram_bytes, 2ULL << 20);
-	if (!ram) {
-		host_free(tvm);
-		return DUO_ENOMEM;
-	}
-	int r = vm_init(&tvm->vm, &pk->cfg, i, (u8 *)ram);
-	if (r) {
-		host_free(tvm);
-		return r;
-	}
-	tvm->vm.host = tvm;
 	tvm->pk = pk;
 	tvm->blob = t1.blob;
+	t1.vms[i] = tvm;
+	u64 ram_bytes = pack_vm_ram_mib(&pk->cfg) << 20;
+	u64 ram = t1_page_alloc(ram_bytes, 2ULL << 20);
+	int r = ram ? vm_init(&tvm->vm, &pk->cfg, i, (u8 *)ram) : DUO_ENOMEM;
+	if (r)
+		goto crashed;
+	tvm->vm.host = tvm;
 	tvm->ram_pa = ram;
 	for (u32 c = 0; c < tvm->vm.nvcpus; c++)
 		t1_vcpu_init(&tvm->vc[c], tvm, c);
@@ -114,18 +109,30 @@ int t1_vmm_create(unsigned i, const struct pack_vm *pk)
 		r = t1_gstage_build(tvm);
 	if (r) {
 		vm_destroy(&tvm->vm);
-		host_free(tvm);
-		return r;
+		goto crashed;
 	}
 	tvm->vm.state = VM_CREATED;
-	t1.vms[i] = tvm;
 	return 0;
+crashed:
+	/*
+	 * Only this VM is lost: it stays in the set as a crashed VM without vCPUs (so list
+	 * shows why), and the others boot. Its RAM, if carved, is not reused.
+	 */
+	duo_memset(&tvm->vm, 0, sizeof(tvm->vm));
+	tvm->vm.cfg = pk->cfg;
+	tvm->vm.id = i;
+	tvm->vm.state = VM_CRASHED;
+	tvm->crashed = true;
+	duo_snprintf(tvm->reason, sizeof(tvm->reason), "cannot create it: %s", duo_strerror(r));
+	return r;
 }
 
 void t1_vmm_boot_all(void)
 {
 	for (unsigned i = 0; i < t1.nvms; i++) {
 		struct t1_vm *tvm = t1.vms[i];
+		if (tvm->vm.state == VM_CRASHED)
+			continue; /* could not even be created */
 		if (boot(tvm, true)) {
 			tvm->vm.state = VM_CRASHED;
 			tvm->crashed = true;
@@ -236,7 +243,8 @@ int t1_vmm_start(struct t1_vm *tvm)
 {
 	duo_lock(&t1.sched_lock);
 	u32 st = tvm->vm.state;
-	if ((st != VM_STOPPED && st != VM_CRASHED) || tvm->finalizing || tvm->req) {
+	if ((st != VM_STOPPED && st != VM_CRASHED) || tvm->finalizing || tvm->req ||
+	    !tvm->vm.nvcpus /* never created */) {
 		duo_unlock(&t1.sched_lock);
 		return DUO_EBUSY;
 	}
