@@ -12,6 +12,7 @@
 #include <duo/host.h>
 #include "rv_internal.h"
 #include "fpu_host.h"
+#include "jit.h"
 
 /* Instructions per chunk: the interrupt latency bound, in instructions. */
 #define RV_CHUNK 512
@@ -83,6 +84,8 @@ static bool take_interrupt(struct rv_cpu *c)
 
 static void do_fences(struct rv_cpu *c)
 {
+	if (rv_st(c)->jit_full)
+		rv_code_flush(c);
 	u32 f = __atomic_load_n(&c->fence_req, __ATOMIC_ACQUIRE);
 	if (!f)
 		return;
@@ -176,6 +179,7 @@ int rv_cpu_init(struct rv_cpu *c, struct vm *vm, struct vcpu *vcpu)
 		free(st);
 		return DUO_ENOMEM;
 	}
+	st->jit = rv_jit_create();
 	c->priv_data = st;
 	rv_cpu_reset(c, 0, 0, 0);
 	return 0;
@@ -186,6 +190,7 @@ void rv_cpu_destroy(struct rv_cpu *c)
 	struct rv_state *st = rv_st(c);
 	if (!st)
 		return;
+	rv_jit_destroy(st->jit);
 	free(st->dcache);
 	free(st);
 	c->priv_data = NULL;

@@ -14,6 +14,7 @@
  * unmask an interrupt.
  */
 #include "rv_internal.h"
+#include "jit.h"
 
 #define SX32(v) ((u64)(s64)(s32)(v))
 
@@ -108,6 +109,50 @@ static void link_target(struct rv_insn *d)
 		s64 t = (s64)d->off + d->imm;
 		d->raw = (t >= 0 && t < (s64)RV_PAGE_SIZE) ? (u32)(t >> 1) : RV_TGT_NONE;
 	}
+}
+
+/*
+ * Decode the instructions after `first` while the translator takes them and, if the
+ * run is long enough, turn `first` into an RV_OP_BLOCK for it. The run is decoded into
+ * a scratch array, not into the page's slots: those stay undecoded, so a jump into the
+ * middle of the run (a loop head) decodes there and builds a block of its own. A run
+ * never leaves the page or takes a straddling instruction.
+ */
+static void make_block(struct rv_state *st, struct rv_dpage *dp, struct rv_insn *first)
+{
+	struct rv_insn run[RV_JIT_MAX];
+	unsigned n = 1, pos = first->off + first->len;
+	bool full = false;
+	run[0] = *first;
+	while (n < RV_JIT_MAX && pos < RV_PAGE_SIZE) {
+		struct rv_insn *s = &run[n];
+		u16 lo;
+		memcpy(&lo, dp->host + pos, 2);
+		if ((lo & 3) != 3) {
+			rv_decode16(lo, s);
+		} else {
+			u32 raw;
+			if (pos == RV_PAGE_SIZE - 2)
+				break;
+			memcpy(&raw, dp->host + pos, 4);
+			rv_decode32(raw, s);
+		}
+		s->off = (u16)pos;
+		if (!rv_jit_can(s->op))
+			break;
+		n++;
+		pos += s->len;
+	}
+	if (n < RV_JIT_MIN)
+		return;
+	int id = rv_jit_build(st->jit, run, n, &full);
+	if (id < 0) {
+		st->jit_full |= full;
+		return;
+	}
+	first->aux = first->op;
+	first->raw = (u32)id;
+	first->op = RV_OP_BLOCK;
 }
 
 int rv_exec(struct rv_cpu *c, u64 n, u64 *retired)
@@ -257,7 +302,18 @@ op_UNDECODED : {
 	slot->off = off;
 	link_target(slot);
 	dp->ndecoded++;
+	if (st->jit && rv_jit_can(slot->op))
+		make_block(st, dp, slot);
 	goto *labels[slot->op];
+}
+op_BLOCK : {
+	const struct rv_jblock *b = rv_jit_block(st->jit, ip->raw);
+	if (unlikely(left + 1 < (s64)b->n))
+		goto *labels[ip->aux]; /* budget too short for all of it: just this one */
+	b->fn(x, page_va);
+	left -= b->n - 1;
+	ip += b->nslots;
+	DISPATCH();
 }
 op_CROSS : {
 	u16 lo, hi;

@@ -12,6 +12,7 @@
 #include <duo/err.h>
 #include <duo/mmio.h>
 #include "rv_internal.h"
+#include "jit.h"
 
 #define PTE_V DUO_BIT(0)
 #define PTE_R DUO_BIT(1)
@@ -230,6 +231,9 @@ void rv_code_flush(struct rv_cpu *c)
 	struct rv_state *st = rv_st(c);
 	for (unsigned i = 0; i < RV_DCACHE_SLOTS; i++)
 		st->dcache[i].ppn = RV_DPAGE_NONE;
+	/* No slot refers to a translated block any more: start the code buffer over. */
+	rv_jit_reset(st->jit);
+	st->jit_full = false;
 	st->refetch = true;
 }
 
@@ -249,6 +253,12 @@ bool rv_code_written(struct rv_cpu *c, u64 pa, unsigned size)
 			d->insn[i].op = RV_OP_UNDECODED;
 			d->ndecoded--;
 		}
+	}
+	/* A translated run reaching into the written bytes goes back to interpretation. */
+	for (u64 i = first >= 2 * RV_JIT_MAX ? first - 2 * RV_JIT_MAX : 0; i < first; i++) {
+		struct rv_insn *s = &d->insn[i];
+		if (s->op == RV_OP_BLOCK && i + rv_jit_block(st->jit, s->raw)->nslots > first)
+			s->op = s->aux;
 	}
 	if (d->ndecoded)
 		return true;

@@ -28,29 +28,26 @@
 /* ---- internal instruction form ----------------------------------------------------- */
 
 /* Every operation the interpreter knows; RVC instructions expand to the same ops. */
-#define RV_OPS(X)                                                                                   \
-	X(UNDECODED)                                                                                \
-	X(CROSS) X(PAGE_END) X(ILLEGAL) X(NOP) X(LI) X(MV) X(LUI) X(AUIPC) X(JAL) X(JALR) X(        \
-		BEQ) X(BNE) X(BLT) X(BGE) X(BLTU) X(BGEU) X(LB) X(LH) X(LW) X(LD) X(LBU) X(LHU)     \
-		X(LWU) X(SB) X(SH) X(SW) X(SD) X(ADDI) X(SLTI) X(SLTIU) X(XORI) X(ORI) X(ANDI) X(   \
-			SLLI) X(SRLI) X(SRAI) X(ADD) X(SUB) X(SLL) X(SLT) X(SLTU) X(XOR) X(SRL)     \
-			X(SRA) X(OR) X(AND) X(ADDIW) X(SLLIW) X(SRLIW) X(SRAIW) X(ADDW) X(SUBW) X(  \
-				SLLW) X(SRLW) X(SRAW) X(MUL) X(MULH) X(MULHSU) X(MULHU) X(DIV)      \
-				X(DIVU) X(REM) X(REMU) X(MULW) X(DIVW) X(DIVUW) X(REMW) X(          \
-					REMUW) X(FENCE) X(FENCE_I) X(ECALL) X(EBREAK) X(SRET)       \
-					X(WFI) X(SFENCE_VMA) X(CSR) X(LR_W) X(SC_W) X(AMO_W) X(     \
-						LR_D) X(SC_D) X(AMO_D) X(FLW) X(FLD) X(FSW) X(FSD)  \
-						X(FP) X(SH1ADD) X(SH2ADD) X(SH3ADD) X(ADD_UW) X(    \
-							SH1ADD_UW) X(SH2ADD_UW) X(SH3ADD_UW)        \
-							X(SLLI_UW) X(ANDN) X(ORN) X(XNOR) X(        \
-								CLZ) X(CLZW) X(CTZ) X(CTZW) X(CPOP) \
-								X(CPOPW) X(MAX) X(MAXU) X(MIN) X(   \
-									MINU) X(SEXT_B) X(SEXT_H)   \
-									X(ZEXT_H) X(ROL) X(ROLW) X( \
-										ROR) X(RORW)        \
-										X(RORI) X(RORIW) X( \
-											ORC_B)      \
-											X(REV8)
+/* clang-format off */
+#define RV_OPS(X)                                                                           \
+	X(UNDECODED) X(CROSS) X(PAGE_END) X(BLOCK) X(ILLEGAL) X(NOP) X(LI) X(MV)             \
+	X(LUI) X(AUIPC) X(JAL) X(JALR)                                                       \
+	X(BEQ) X(BNE) X(BLT) X(BGE) X(BLTU) X(BGEU)                                          \
+	X(LB) X(LH) X(LW) X(LD) X(LBU) X(LHU) X(LWU)                                         \
+	X(SB) X(SH) X(SW) X(SD)                                                              \
+	X(ADDI) X(SLTI) X(SLTIU) X(XORI) X(ORI) X(ANDI) X(SLLI) X(SRLI) X(SRAI)              \
+	X(ADD) X(SUB) X(SLL) X(SLT) X(SLTU) X(XOR) X(SRL) X(SRA) X(OR) X(AND)                \
+	X(ADDIW) X(SLLIW) X(SRLIW) X(SRAIW) X(ADDW) X(SUBW) X(SLLW) X(SRLW) X(SRAW)          \
+	X(MUL) X(MULH) X(MULHSU) X(MULHU) X(DIV) X(DIVU) X(REM) X(REMU)                      \
+	X(MULW) X(DIVW) X(DIVUW) X(REMW) X(REMUW)                                            \
+	X(FENCE) X(FENCE_I) X(ECALL) X(EBREAK) X(SRET) X(WFI) X(SFENCE_VMA) X(CSR)           \
+	X(LR_W) X(SC_W) X(AMO_W) X(LR_D) X(SC_D) X(AMO_D)                                    \
+	X(FLW) X(FLD) X(FSW) X(FSD) X(FP)                                                    \
+	X(SH1ADD) X(SH2ADD) X(SH3ADD) X(ADD_UW) X(SH1ADD_UW) X(SH2ADD_UW) X(SH3ADD_UW)       \
+	X(SLLI_UW) X(ANDN) X(ORN) X(XNOR) X(CLZ) X(CLZW) X(CTZ) X(CTZW) X(CPOP) X(CPOPW)     \
+	X(MAX) X(MAXU) X(MIN) X(MINU) X(SEXT_B) X(SEXT_H) X(ZEXT_H) X(ROL) X(ROLW) X(ROR)    \
+	X(RORW) X(RORI) X(RORIW) X(ORC_B) X(REV8)
+/* clang-format on */
 
 #define RV_OP_ENUM(n) RV_OP_##n,
 enum rv_op { RV_OPS(RV_OP_ENUM) RV_NOPS };
@@ -61,6 +58,8 @@ enum rv_op { RV_OPS(RV_OP_ENUM) RV_NOPS };
  * jal the interpreter replaces it with the in-page target slot (RV_TGT_NONE if the
  * target is on another page). `aux` is the AMO funct5, the CSR funct3, or the FP
  * rounding-mode field. `off` is the instruction's offset in its page (set per slot).
+ * An RV_OP_BLOCK slot starts a translated run (jit.h): `raw` is the block id and `aux`
+ * the slot's own op, the other fields are its own instruction's.
  */
 struct rv_insn {
 	u8 op;
@@ -143,8 +142,10 @@ struct rv_state {
 	bool refetch;
 	/* Leave the inner loop after this instruction (interrupts may be unmasked). */
 	bool irq_check;
-	u64 resv_val;	   /* what LR read: SC compare-exchanges against it */
-	u64 chunk_retired; /* instructions of the running chunk not yet in c->instret */
+	u64 resv_val;	    /* what LR read: SC compare-exchanges against it */
+	u64 chunk_retired;  /* instructions of the running chunk not yet in c->instret */
+	struct rv_jit *jit; /* block translator, NULL when interpreting only */
+	bool jit_full;	    /* its buffer filled up: flush all code at the next chunk */
 };
 
 static inline struct rv_state *rv_st(struct rv_cpu *c)

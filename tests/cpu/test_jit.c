@@ -1,0 +1,209 @@
+/*
+ * test_jit.c - the block translator (type2/cpu/jit_x86.c) against the interpreter:
+ * random runs of the instructions it translates (every form it accepts, 32-bit and
+ * compressed, rd = x0 hints, more live registers than it keeps in host registers, runs
+ * crossing a page end and straddling instructions) on random register values, executed
+ * once with the translator and once without; every register must agree. Also: a store
+ * into the middle of a translated run must take effect on its next execution.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "../unit/harness.h"
+#include "../../type2/cpu/rv_internal.h"
+#include "../../type2/cpu/jit.h"
+#include "machine.h"
+
+static u64 rnd(u64 *s)
+{
+	u64 x = *s;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+#define R(f7, rs2, rs1, f3, rd, opc)                                                               \
+	((u32)(f7) << 25 | (u32)(rs2) << 20 | (u32)(rs1) << 15 | (u32)(f3) << 12 |                 \
+	 (u32)(rd) << 7 | (opc))
+#define I(imm, rs1, f3, rd, opc)                                                                   \
+	(((u32)(imm)&0xfff) << 20 | (u32)(rs1) << 15 | (u32)(f3) << 12 | (u32)(rd) << 7 | (opc))
+
+static const struct {
+	u8 opc, f3, f7;
+} rtype[] = {
+	{ 0x33, 0, 0x00 }, { 0x33, 0, 0x20 }, { 0x33, 1, 0x00 }, { 0x33, 2, 0x00 },
+	{ 0x33, 3, 0x00 }, { 0x33, 4, 0x00 }, { 0x33, 5, 0x00 }, { 0x33, 5, 0x20 },
+	{ 0x33, 6, 0x00 }, { 0x33, 7, 0x00 }, { 0x33, 0, 0x01 }, { 0x3b, 0, 0x00 },
+	{ 0x3b, 0, 0x20 }, { 0x3b, 1, 0x00 }, { 0x3b, 5, 0x00 }, { 0x3b, 5, 0x20 },
+	{ 0x3b, 0, 0x01 }, { 0x33, 2, 0x10 }, { 0x33, 4, 0x10 }, { 0x33, 6, 0x10 },
+	{ 0x3b, 0, 0x04 }, { 0x3b, 2, 0x10 }, { 0x3b, 4, 0x10 }, { 0x3b, 6, 0x10 },
+	{ 0x33, 7, 0x20 }, { 0x33, 6, 0x20 }, { 0x33, 4, 0x20 },
+};
+
+/* One random translatable instruction; *len gets 2 or 4. */
+static u32 random_insn(u64 *s, unsigned nregs, unsigned *len)
+{
+	unsigned rd = (unsigned)(rnd(s) % nregs) + 1, rs1 = (unsigned)(rnd(s) % (nregs + 1)),
+		 rs2 = (unsigned)(rnd(s) % (nregs + 1));
+	if (rnd(s) % 16 == 0)
+		rd = 0; /* hint */
+	s32 imm = (s32)(rnd(s) % 4096) - 2048;
+	unsigned sh = (unsigned)(rnd(s) % 64), sh5 = sh & 31;
+	*len = 4;
+	switch (rnd(s) % 24) {
+	case 0:
+	case 1:
+	case 2:
+	case 3:
+	case 4:
+	case 5:
+	case 6:
+	case 7: {
+		unsigned k = (unsigned)(rnd(s) % DUO_ARRAY_SIZE(rtype));
+		return R(rtype[k].f7, rs2, rs1, rtype[k].f3, rd, rtype[k].opc);
+	}
+	case 8:
+		return I(imm, rs1, 0, rd, 0x13); /* addi */
+	case 9:
+		return I(imm, rs1, 2, rd, 0x13); /* slti */
+	case 10:
+		return I(imm, rs1, 3, rd, 0x13); /* sltiu */
+	case 11:
+		return I(imm, rs1, (rnd(s) % 3) == 0 ? 4 : (rnd(s) & 1) ? 6 : 7, rd, 0x13);
+	case 12:
+		return I(sh, rs1, 1, rd, 0x13); /* slli */
+	case 13:
+		return I(sh, rs1, 5, rd, 0x13); /* srli */
+	case 14:
+		return I(0x400 | sh, rs1, 5, rd, 0x13); /* srai */
+	case 15:
+		return I(imm, rs1, 0, rd, 0x1b); /* addiw */
+	case 16:
+		return I(sh5, rs1, 1, rd, 0x1b); /* slliw */
+	case 17:
+		return I((rnd(s) & 1 ? 0x400 : 0) | sh5, rs1, 5, rd, 0x1b); /* sr[al]iw */
+	case 18:
+		return I(0x080 | sh, rs1, 1, rd, 0x1b); /* slli.uw */
+	case 19:
+		return (u32)(rnd(s) & 0xfffff000) | rd << 7 | (rnd(s) & 1 ? 0x37 : 0x17);
+	case 20: /* c.addi / c.li */
+		*len = 2;
+		return (u32)((rnd(s) & 1 ? 0x0001 : 0x4001) | ((imm >> 5) & 1) << 12 | rd << 7 |
+			     (imm & 31) << 2);
+	case 21: /* c.mv / c.add */
+		*len = 2;
+		return (u32)((rnd(s) & 1 ? 0x8002 : 0x9002) | rd << 7 | (rs2 ? rs2 : 1) << 2);
+	case 22: /* c.slli */
+		*len = 2;
+		return (u32)(0x0002 | ((sh >> 5) & 1) << 12 | rd << 7 | (sh & 31) << 2);
+	default: /* lui with a small value (li-like) */
+		return (u32)(rnd(s) % 16) << 12 | rd << 7 | 0x37;
+	}
+}
+
+static const u64 specials[] = { 0,
+				1,
+				~0ULL,
+				0x8000000000000000ULL,
+				0x7fffffffffffffffULL,
+				0x80000000,
+				0x7fffffff,
+				0xffffffff,
+				31,
+				32,
+				63,
+				64 };
+
+/* Run `code` at gpa on m from registers `x` (twice: the second pass runs whatever the
+ * first one translated), leaving the registers in out. */
+static void run(struct tmachine *m, u64 gpa, const u8 *code, size_t len, const u64 *x, u64 *out)
+{
+	u32 ecall = 0x73;
+	tm_load(m, gpa, code, len);
+	tm_load(m, gpa + len, &ecall, 4);
+	for (int r = 0; r < 2; r++) {
+		memcpy(m->cpu.x, x, 32 * 8);
+		m->cpu.x[0] = 0;
+		m->cpu.pc = gpa;
+		while (rv_cpu_run(&m->cpu, 1000) != RV_EXIT_ECALL)
+			;
+	}
+	memcpy(out, m->cpu.x, 32 * 8);
+}
+
+TEST(jit_differential_random_runs)
+{
+	u64 s = 0x9e3779b97f4a7c15ULL;
+	int bad = 0;
+	struct tmachine *mj = tm_new();
+	rv_jit_off = true;
+	struct tmachine *mi = tm_new();
+	rv_jit_off = false;
+	CHECK(rv_st(&mj->cpu)->jit != NULL);
+	CHECK(rv_st(&mi->cpu)->jit == NULL);
+	for (int iter = 0; iter < 5000 && bad < 5; iter++) {
+		u8 code[256];
+		size_t len = 0;
+		unsigned nregs = (unsigned)(iter % 3 == 0 ? 12 : 5);
+		unsigned n = 1 + (unsigned)(rnd(&s) % 40);
+		for (unsigned k = 0; k < n && len + 4 <= sizeof(code); k++) {
+			unsigned l;
+			u32 insn = random_insn(&s, nregs, &l);
+			memcpy(code + len, &insn, l);
+			len += l;
+		}
+		u64 x[32], a[32], b[32];
+		for (int r = 0; r < 32; r++)
+			x[r] = rnd(&s) % 3 ? rnd(&s) : specials[rnd(&s) % DUO_ARRAY_SIZE(specials)];
+		/* some runs cross from one page into the next */
+		u64 gpa =
+			PLAT_RAM_BASE + 0x10000 + (iter % 4 == 0 ? 0x1000 - 2 * (rnd(&s) % 40) : 0);
+		run(mj, gpa, code, len, x, a);
+		run(mi, gpa, code, len, x, b);
+		for (int r = 0; r < 32; r++)
+			if (a[r] != b[r]) {
+				char msg[160];
+				snprintf(msg, sizeof(msg),
+					 "iter %d: x%d jit %llx interp %llx (first insn %08x)",
+					 iter, r, (unsigned long long)a[r],
+					 (unsigned long long)b[r], *(u32 *)code);
+				test_fail(__FILE__, __LINE__, msg);
+				bad++;
+				break;
+			}
+	}
+	tm_free(mj);
+	tm_free(mi);
+}
+
+/* A translated run whose middle instruction the guest rewrites: the next pass must use
+ * the new instruction (the store lands in the same page as the run). */
+TEST(jit_block_invalidated_by_store)
+{
+	struct tmachine *m = tm_new();
+	CHECK(rv_st(&m->cpu)->jit != NULL);
+	/*  0: addi a0, x0, 1    4: addi a0, a0, 1    8: addi a0, a0, 1    12: addi a0, a0, 1
+	 * 16: ecall             20: sw t1, 8(t0)     24: ecall                                  */
+	const u32 code[] = { I(1, 0, 0, 10, 0x13),
+			     I(1, 10, 0, 10, 0x13),
+			     I(1, 10, 0, 10, 0x13),
+			     I(1, 10, 0, 10, 0x13),
+			     0x73,
+			     R(0, 6, 5, 2, 8, 0x23),
+			     0x73 };
+	u64 base = PLAT_RAM_BASE + 0x2000;
+	tm_load(m, base, code, sizeof(code));
+	m->cpu.pc = base;
+	CHECK_EQ(rv_cpu_run(&m->cpu, 100), RV_EXIT_ECALL);
+	CHECK_EQ(m->cpu.x[10], 4);
+	/* the guest replaces instruction 2 with addi a0, a0, 100 */
+	m->cpu.x[5] = base;
+	m->cpu.x[6] = I(100, 10, 0, 10, 0x13);
+	m->cpu.pc = base + 20;
+	CHECK_EQ(rv_cpu_run(&m->cpu, 100), RV_EXIT_ECALL);
+	m->cpu.pc = base;
+	CHECK_EQ(rv_cpu_run(&m->cpu, 100), RV_EXIT_ECALL);
+	CHECK_EQ(m->cpu.x[10], 103);
+	tm_free(m);
+}
