@@ -5,7 +5,7 @@
  *
  * A small read-only walker over the flattened tree (devicetree spec v0.4, chapter 5):
  * the header is checked, every offset and length is bounded by totalsize, and only
- * /memory*, /cpus and /cpus/cpu* are looked at. The DTB is not needed after boot.
+ * /memory*, /cpus, /cpus/cpu* and /soc/test* are looked at. The DTB is not needed after boot.
  */
 #include <duo/err.h>
 #include <duo/lib.h>
@@ -56,6 +56,20 @@ static bool isa_has(const char *isa, u32 len, const char *ext)
 			return true;
 	}
 	return false;
+}
+
+/* hex_at - the unit address after '@' in a node name. */
+static u64 hex_at(const char *s, size_t n)
+{
+	u64 v = 0;
+	for (size_t i = 0; i < n && i < 16; i++) {
+		char c = s[i];
+		int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+		if (d < 0)
+			return 0;
+		v = (v << 4) | (u64)d;
+	}
+	return v;
 }
 
 static void end_node(struct walk *w, int depth)
@@ -161,6 +175,11 @@ int t1_board_parse(const void *fdtp, struct t1_board *b)
 				w.cpu_ok = true; /* status absent means okay */
 				w.cpu_is_cpu = false;
 			}
+			/* QEMU virt's /soc/test@100000 ("sifive,test1"): a panic exits QEMU with it
+			 */
+			if (depth == 3 && node1 && name_is(node1, duo_strlen(node1), "soc") &&
+			    name_is(name, nl, "test") && nl > 5)
+				b->test_base = hex_at(name + 5, nl - 5);
 		} else if (tok == FDT_END_NODE) {
 			if (depth == 0)
 				return DUO_EFORMAT;

@@ -1,8 +1,8 @@
 /*
  * gstage.c - the second translation stage: guest-physical -> host-physical, Sv39x4.
  *
- * Each VM gets its own tables built once at boot: a 16 KiB, 16 KiB-aligned root of 2048
- * entries (GPA bits 40:30) and 4 KiB tables below it. Only the VM's RAM is mapped
+ * Each VM gets its own tables built once at boot (from the heap): a 16 KiB, 16 KiB-aligned
+ * root of 2048 entries (GPA bits 40:30) and 4 KiB tables below it. Only the VM's RAM is mapped
  * (GPA PLAT_RAM_BASE.. onto its carved block), with 2 MiB leaves where both sides are
  * aligned and 4 KiB leaves otherwise; every leaf is R/W/X with U=1 (G-stage accesses
  * count as U-mode) and A=D=1 (PITFALLS 3: nobody would set them). Device windows and
@@ -12,6 +12,7 @@
  * VM's VMID (its index + 1) when the hardware has enough VMID bits.
  */
 #include <duo/err.h>
+#include <duo/host.h>
 #include <duo/lib.h>
 #include <duo/platform.h>
 
@@ -48,9 +49,16 @@ void t1_gstage_probe(void)
 	t1.vmid_bits = bits;
 }
 
-static u64 *table_alloc(void)
+/*
+ * table_alloc - a zeroed, naturally aligned table from the hypervisor heap (over-allocated
+ * to align it). Tables live as long as the machine. Taking them from the heap rather than
+ * the page allocator keeps the guests' RAM blocks back to back, with no 2 MiB alignment
+ * gaps, so a VM set that passed pack_check_resources always fits.
+ */
+static u64 *table_alloc(u64 size)
 {
-	return (u64 *)t1_page_alloc(4096, 4096);
+	u8 *p = host_zalloc(2 * size);
+	return p ? (u64 *)DUO_ALIGN_UP((u64)(uintptr_t)p, size) : NULL;
 }
 
 /* map - one leaf of 4 KiB (level 0) or 2 MiB (level 1) at gpa -> pa. */
@@ -59,7 +67,7 @@ static int map(u64 *root, gpa_t gpa, u64 pa, int level)
 	u64 *t = &root[(gpa >> 30) & (ROOT_ENTRIES - 1)];
 	for (int l = 1; l >= level; l--) {
 		if (!(*t & PTE_V)) {
-			u64 *next = table_alloc();
+			u64 *next = table_alloc(4096);
 			if (!next)
 				return DUO_ENOMEM;
 			*t = (((u64)next >> 12) << PTE_PPN_SHIFT) | PTE_V;
@@ -77,7 +85,7 @@ static int map(u64 *root, gpa_t gpa, u64 pa, int level)
 
 int t1_gstage_build(struct t1_vm *tvm)
 {
-	u64 root = t1_page_alloc(ROOT_SIZE, ROOT_SIZE);
+	u64 root = (u64)(uintptr_t)table_alloc(ROOT_SIZE);
 	if (!root)
 		return DUO_ENOMEM;
 	tvm->gpt_root = (u64 *)root;

@@ -183,6 +183,7 @@ struct t1_board {
 	unsigned nharts;
 	u64 timebase;
 	bool isa_h, isa_sstc;
+	u64 test_base; /* QEMU's sifive,test device (0: none) */
 };
 
 struct t1_global {

@@ -4,10 +4,10 @@
  * At boot main.c hands over one range of RAM, [end of image and blob, end of RAM). Its
  * first PACK_HEAP_MIB MiB become the heap behind host_zalloc/host_free (VM structs,
  * device models: a first-fit free list, used at VM setup only). The rest is given out
- * by t1_page_alloc, a bump allocator for things that live as long as the machine:
- * guest RAM (one 2 MiB aligned, physically contiguous block per VM, carved once and
- * never overcommitted) and G-stage page tables. The hypervisor runs with satp = 0, so
- * physical addresses are its pointers.
+ * by t1_page_alloc, a bump allocator for guest RAM: one 2 MiB aligned, physically
+ * contiguous block per VM, carved once, back to back, never overcommitted. (G-stage
+ * tables come from the heap, so nothing else breaks up that sequence.) The hypervisor runs with
+ * satp = 0, so physical addresses are its pointers.
  */
 #include <duo/host.h>
 #include <duo/lib.h>
