@@ -132,11 +132,13 @@ static void run(struct tmachine *m, u64 gpa, const u8 *code, size_t len, const u
 	memcpy(out, m->cpu.x, 32 * 8);
 }
 
-TEST(jit_differential_random_runs)
+static void differential(size_t code_limit)
 {
 	u64 s = 0x9e3779b97f4a7c15ULL;
 	int bad = 0;
 	struct tmachine *mj = tm_new();
+	if (code_limit)
+		rv_jit_limit(rv_st(&mj->cpu)->jit, code_limit);
 	rv_jit_off = true;
 	struct tmachine *mi = tm_new();
 	rv_jit_off = false;
@@ -175,6 +177,17 @@ TEST(jit_differential_random_runs)
 	}
 	tm_free(mj);
 	tm_free(mi);
+}
+
+TEST(jit_differential_random_runs)
+{
+	differential(0);
+}
+
+/* A code buffer that fills after a few blocks: flush and rebuild, results unchanged. */
+TEST(jit_differential_tiny_code_buffer)
+{
+	differential(2000); /* room for one block at a time */
 }
 
 /* A translated run whose middle instruction the guest rewrites: the next pass must use

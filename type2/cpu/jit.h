@@ -46,5 +46,7 @@ int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, unsigned n, bool
 const struct rv_jblock *rv_jit_block(const struct rv_jit *j, u32 id);
 /* rv_jit_reset - forget every block (after all decoded pages were dropped). */
 void rv_jit_reset(struct rv_jit *j);
+/* rv_jit_limit - tests: pretend the code buffer holds only `bytes`. */
+void rv_jit_limit(struct rv_jit *j, size_t bytes);
 
 #endif

@@ -29,7 +29,7 @@ bool rv_jit_off;
 
 struct rv_jit {
 	u8 *code;
-	size_t used;
+	size_t used, limit;
 	struct rv_jblock *blk;
 	u32 nblk;
 };
@@ -441,6 +441,7 @@ struct rv_jit *rv_jit_create(void)
 	j->blk = calloc(MAX_BLOCKS, sizeof(*j->blk));
 	j->code = mmap(NULL, CODE_BYTES, PROT_READ | PROT_WRITE | PROT_EXEC,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	j->limit = CODE_BYTES;
 	if (!j->blk || j->code == MAP_FAILED) {
 		if (j->code != MAP_FAILED)
 			munmap(j->code, CODE_BYTES);
@@ -473,12 +474,17 @@ const struct rv_jblock *rv_jit_block(const struct rv_jit *j, u32 id)
 	return &j->blk[id];
 }
 
+void rv_jit_limit(struct rv_jit *j, size_t bytes)
+{
+	j->limit = DUO_MIN(bytes, (size_t)CODE_BYTES);
+}
+
 int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, unsigned n, bool *full)
 {
 	struct rcache rc;
 	struct emit e;
 	unsigned k, nslots = 0;
-	if (j->nblk >= MAX_BLOCKS || j->used + BLOCK_BYTES_MAX > CODE_BYTES) {
+	if (j->nblk >= MAX_BLOCKS || j->used + BLOCK_BYTES_MAX > j->limit) {
 		*full = true;
 		return -1;
 	}
@@ -508,6 +514,10 @@ int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, unsigned n, bool
 }
 
 #else /* no translator on this host */
+
+void rv_jit_limit(struct rv_jit *j, size_t bytes)
+{
+}
 
 struct rv_jit *rv_jit_create(void)
 {
