@@ -130,6 +130,7 @@ struct t1_vm {
 	volatile u32 req; /* enum t1_req, under t1.sched_lock */
 	bool finalizing;  /* one hart is stopping/restarting it */
 	bool crashed;
+	bool guest_off;	  /* its last stop was its own SBI shutdown */
 	char reason[112]; /* why it last stopped */
 
 	/* Console line buffer (vcon.c, under the console lock). */
@@ -302,6 +303,8 @@ void t1_vmm_finalize(struct t1_vm *tvm);
 struct t1_vm *t1_vmm_find(const char *name);
 const char *t1_vm_state_name(u32 state);
 void t1_poweroff(void) __attribute__((noreturn));
+/* t1_poweroff_failed - power off so that QEMU exits with status 1 (serial.c). */
+void t1_poweroff_failed(void) __attribute__((noreturn));
 
 /* ---- serial.c / vcon.c / mgmt.c ----------------------------------------------------- */
 

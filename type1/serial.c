@@ -93,11 +93,11 @@ static void panic_puts(const char *s)
 }
 
 /*
- * fail_exit - power off as a failure. OpenSBI's SRST shutdown always reports success to
+ * t1_poweroff_failed - power off as a failure. OpenSBI's SRST shutdown always reports success to
  * QEMU, so when the board has QEMU's sifive,test device it gets FINISHER_FAIL with exit
  * code 1 (QEMU then exits with status 1), and a script sees that the hypervisor died.
  */
-static void __attribute__((noreturn)) fail_exit(void)
+void t1_poweroff_failed(void)
 {
 	if (t1.board.test_base)
 		*(volatile u32 *)(uintptr_t)t1.board.test_base = 0x3333 | (1 << 16);
@@ -114,7 +114,7 @@ void t1_panic(const char *fmt, ...)
 	panic_puts("\n[duovisor] PANIC: ");
 	panic_puts(buf);
 	panic_puts("\n");
-	fail_exit();
+	t1_poweroff_failed();
 }
 
 /*
@@ -133,5 +133,5 @@ void t1_host_trap(u64 *regs)
 	panic_puts("\n[duovisor] PANIC: ");
 	panic_puts(buf);
 	panic_puts("\n");
-	fail_exit();
+	t1_poweroff_failed();
 }

@@ -88,6 +88,7 @@ static enum t1_exit do_sbi(struct t1_vcpu *c)
 	case SBI_ACT_HART_STOP:
 		return T1_HART_STOP;
 	case SBI_ACT_SHUTDOWN:
+		c->tvm->guest_off = true;
 		t1_vmm_request(c->tvm, T1_REQ_STOP, false, "the guest shut down (SBI SRST)");
 		return T1_LEAVE;
 	case SBI_ACT_REBOOT: {

@@ -10,7 +10,8 @@
  * stopped; a restart zeroes its RAM, resets its devices, reloads the images from the
  * blob and starts vCPU 0 again with the same RAM, tables and VMID (every vCPU then
  * flushes its VS-stage translations on first load: HOSTILE 25). When every VM has
- * stopped, the machine powers off through OpenSBI's SRST, so QEMU exits.
+ * stopped, the machine powers off through OpenSBI's SRST, so QEMU exits: with status 0
+ * if every guest shut itself down, else 1 (the same rule as type 2's exit status).
  */
 #include <duo/err.h>
 #include <duo/host.h>
@@ -83,6 +84,7 @@ static int boot(struct t1_vm *tvm, bool fresh)
 	tvm->vc[0].start_a1 = bp.fdt_addr;
 	tvm->vc[0].start_pending = true;
 	tvm->boots++;
+	tvm->guest_off = false;
 	vm->state = VM_RUNNING;
 	return 0;
 }
@@ -234,8 +236,18 @@ void t1_vmm_finalize(struct t1_vm *tvm)
 	bool down = t1_vmm_all_stopped();
 	duo_unlock(&t1.sched_lock);
 	if (down) {
-		t1_printf("[duovisor] every VM has stopped: powering off\n");
-		t1_poweroff();
+		/* Like type 2's exit status: 0 only if every guest powered itself off. */
+		unsigned unclean = 0;
+		for (unsigned i = 0; i < t1.nvms; i++)
+			unclean += !t1.vms[i]->guest_off;
+		if (!unclean) {
+			t1_printf("[duovisor] every VM has stopped: powering off\n");
+			t1_poweroff();
+		}
+		t1_printf("[duovisor] every VM has stopped, %u of %u not by its own shutdown: "
+			  "powering off (status 1)\n",
+			  unclean, t1.nvms);
+		t1_poweroff_failed();
 	}
 }
 
