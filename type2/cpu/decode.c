@@ -281,10 +281,21 @@ static void dec_amo(u32 r, struct rv_insn *d)
  * legality depends on frm at run time. Formats other than S and D are illegal here. */
 static void dec_fp(u32 r, struct rv_insn *d)
 {
+	static const u8 arith_d[4] = { RV_OP_FADD_D, RV_OP_FSUB_D, RV_OP_FMUL_D, RV_OP_FDIV_D };
+	static const u8 fma_d[4] = { RV_OP_FMADD_D, RV_OP_FMSUB_D, RV_OP_FNMSUB_D, RV_OP_FNMADD_D };
+	u32 opc = bits(r, 6, 0);
 	if (bits(r, 26, 25) > 1)
 		return;
 	d->op = RV_OP_FP;
 	d->aux = (u8)bits(r, 14, 12);
+	d->imm = (s32)bits(r, 31, 27); /* rs3 of the fused ops */
+	/* Double-precision arithmetic gets its own ops: exec.c has a quick path for them. */
+	if (bits(r, 26, 25) != 1)
+		return;
+	if (opc == 0x53 && bits(r, 31, 27) <= 3)
+		d->op = arith_d[bits(r, 31, 27)];
+	else if (opc != 0x53)
+		d->op = fma_d[(opc - 0x43) >> 2];
 }
 
 void rv_decode32(u32 r, struct rv_insn *d)

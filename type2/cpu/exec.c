@@ -14,6 +14,7 @@
  * unmask an interrupt.
  */
 #include "rv_internal.h"
+#include "fpu_host.h"
 #include "jit.h"
 
 #define SX32(v) ((u64)(s64)(s32)(v))
@@ -518,6 +519,63 @@ op_FP:
 		goto exception_ip;
 	x[0] = 0;
 	NEXT();
+/*
+ * Double-precision arithmetic, quick path: round-to-nearest (static, or DYN with frm 0),
+ * NX already accrued, finite operands and a result at least twice the smallest normal.
+ * Then nothing but NX can be raised (NV/DZ/OF/UF need NaN, infinite or tiny results),
+ * so the host's own arithmetic in its default rounding mode is the exact answer. Any
+ * other case goes to the generic path (fpu.c), which also decides legality.
+ */
+#define FP_QUICK_OK()                                                                              \
+	(likely((c->mstatus & SSTATUS_FS) && (c->fcsr & 1) &&                                      \
+		(ip->aux == 0 || (ip->aux == 7 && (c->fcsr >> 5) == 0))))
+#define FP_FINITE(v) ((((v) >> 52) & 0x7ff) != 0x7ff)
+#define FP_DONE(r)                                                                                 \
+	do {                                                                                       \
+		u64 rb_;                                                                           \
+		memcpy(&rb_, &(r), 8);                                                             \
+		u64 e_ = (rb_ >> 52) & 0x7ff;                                                      \
+		if (likely(e_ >= 2 && e_ != 0x7ff)) {                                              \
+			c->f[ip->rd] = rb_;                                                        \
+			c->mstatus |= SSTATUS_FS_DIRTY;                                            \
+			NEXT();                                                                    \
+		}                                                                                  \
+		goto op_FP;                                                                        \
+	} while (0)
+#define FP_BIN(name, expr)                                                                         \
+	op_##name : if (FP_QUICK_OK())                                                             \
+	{                                                                                          \
+		u64 a_ = c->f[ip->rs1], b_ = c->f[ip->rs2];                                        \
+		if (FP_FINITE(a_) && FP_FINITE(b_)) {                                              \
+			double a, b, r;                                                            \
+			memcpy(&a, &a_, 8);                                                        \
+			memcpy(&b, &b_, 8);                                                        \
+			r = (expr);                                                                \
+			FP_DONE(r);                                                                \
+		}                                                                                  \
+	}                                                                                          \
+	goto op_FP;
+	FP_BIN(FADD_D, a + b)
+	FP_BIN(FSUB_D, a - b)
+	FP_BIN(FMUL_D, a * b)
+	FP_BIN(FDIV_D, a / b)
+op_FMADD_D:
+op_FMSUB_D:
+op_FNMSUB_D:
+op_FNMADD_D:
+	if (FP_QUICK_OK()) {
+		u64 a_ = c->f[ip->rs1], b_ = c->f[ip->rs2], c_ = c->f[ip->imm], r_;
+		u32 fl_;
+		if (FP_FINITE(a_) && FP_FINITE(b_) && FP_FINITE(c_) &&
+		    rv_fp_host_arith((enum rv_fp_op)(RV_FP_FMADD + (ip->op - RV_OP_FMADD_D)), true,
+				     a_, b_, c_, 0, c->fcsr, &r_, &fl_) &&
+		    !fl_) {
+			double r;
+			memcpy(&r, &r_, 8);
+			FP_DONE(r);
+		}
+	}
+	goto op_FP;
 
 out_budget: /* ip is the next instruction, not executed */
 	pc = PC();

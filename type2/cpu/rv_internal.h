@@ -43,6 +43,8 @@
 	X(FENCE) X(FENCE_I) X(ECALL) X(EBREAK) X(SRET) X(WFI) X(SFENCE_VMA) X(CSR)           \
 	X(LR_W) X(SC_W) X(AMO_W) X(LR_D) X(SC_D) X(AMO_D)                                    \
 	X(FLW) X(FLD) X(FSW) X(FSD) X(FP)                                                    \
+	X(FADD_D) X(FSUB_D) X(FMUL_D) X(FDIV_D)                                              \
+	X(FMADD_D) X(FMSUB_D) X(FNMSUB_D) X(FNMADD_D)                                        \
 	X(SH1ADD) X(SH2ADD) X(SH3ADD) X(ADD_UW) X(SH1ADD_UW) X(SH2ADD_UW) X(SH3ADD_UW)       \
 	X(SLLI_UW) X(ANDN) X(ORN) X(XNOR) X(CLZ) X(CLZW) X(CTZ) X(CTZW) X(CPOP) X(CPOPW)     \
 	X(MAX) X(MAXU) X(MIN) X(MINU) X(SEXT_B) X(SEXT_H) X(ZEXT_H) X(ROL) X(ROLW) X(ROR)    \
