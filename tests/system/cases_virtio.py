@@ -14,6 +14,10 @@ side is checked with Python where the data lands in a host file or socket:
   virtio_console_*  output written to the virtio console reaches the VM's console; a
                     shell on it (console=hvc1).
   virtio_rng        /dev/hwrng is virtio's and gives bytes.
+  *hostile_virtio*  the bare-metal hostile_virtio guest (guests/baremetal) breaks a
+                    virtio-blk queue's rules: alone, every attack gets a defined answer
+                    and its disk image is unchanged; beside the victim heartbeat guest,
+                    the victim's heartbeat and checksum hold.
 The guest kernel also has the SBI console (HVC_RISCV_SBI), which takes hvc0, so the
 virtio console is hvc1 (Linux numbers hvc consoles in probe order).
 
@@ -34,7 +38,8 @@ import subprocess
 import threading
 import time
 
-from cases import IMAGE, INITRD, PROMPT, Test
+from cases import BM, IMAGE, INITRD, PROMPT, Test
+from cases import alive, attacker_done, bm_result, heartbeats, victim_ready
 from machines import VM, Disk, Net
 from script import Call, Expect, ExpectExit, Failure, Restart, Send, Skip, Stopped
 
@@ -458,5 +463,62 @@ def rng_test():
                 budget=120, needs=("rng",))
 
 
+# ---- hostile virtqueues (HOSTILE.md 1-7, 9, 10) -----------------------------------------
+HV_NEED = ["setup", "get_id", "read_sane", "read_past_end_ioerr", "write_straddling_end_ioerr",
+           "unknown_type_unsupp", "request_too_large_ioerr", "desc_loop", "desc_self_loop",
+           "head_out_of_range", "next_out_of_range", "buffer_addr_wraps", "buffer_len_4g",
+           "readable_after_writable", "no_writable_status", "indirect_not_negotiated",
+           "indirect_sane", "indirect_bad_len", "indirect_nested",
+           "indirect_table_outside_ram", "queue_regs_after_driver_ok", "notify_flood",
+           "recovers_after_reset", "^hostile_virtio: done"]
+HV_NEED_DUOVISOR = ["get_id_value", "buffer_past_ram_end", "buffer_straddles_ram_end",
+                    "buffer_at_mmio", "indirect_with_next", "avail_idx_jump"]
+HV_DISK = "attacker.img"
+
+
+def hv_prepare(ctx):
+    """The attacker's disk: 1 MiB of random bytes, hashed before the run."""
+    path = os.path.join(ctx.workdir, HV_DISK)
+    with open(path, "wb") as f:
+        f.write(secrets.token_bytes(MIB))
+    ctx.data["hv_image"] = sha256(path)
+
+
+def hv_image_unchanged(ctx):
+    """The attacks wrote nothing (the only write was past the end) and grew nothing."""
+    path = os.path.join(ctx.workdir, HV_DISK)
+    if os.path.getsize(path) != MIB:
+        raise Failure("%s grew to %d bytes" % (HV_DISK, os.path.getsize(path)))
+    if sha256(path) != ctx.data["hv_image"]:
+        raise Failure("%s changed" % HV_DISK)
+
+
+def hv_vm(name):
+    return VM(name, BM % "hostile_virtio", None, "console=ttyS0", 1, 64,
+              disks=[Disk(HV_DISK)])
+
+
+def hostile_virtio_tests():
+    alone = Test(
+        "bm_hostile_virtio", [hv_vm("hostile_virtio")],
+        [Expect(r"^baremetal hostile_virtio: boot hart", timeout=30),
+         bm_result("hostile_virtio", need=HV_NEED, need_duovisor=HV_NEED_DUOVISOR,
+                   timeout=60),
+         ExpectExit(0, 30), Call(hv_image_unchanged)],
+        "virtio-blk queue abuse alone: defined answers, device recovers, image unchanged",
+        budget=120, needs=("blk",), prepare=hv_prepare)
+    steps = [Call(victim_ready), heartbeats(1),
+             Expect(r"^hostile_virtio: attacks start", "attacker", 60), heartbeats(4),
+             attacker_done(r"^hostile_virtio: done", r"^hostile_virtio: attacks start"),
+             Stopped("attacker"), heartbeats(4), Call(alive), Call(hv_image_unchanged)]
+    beside = Test(
+        "hostile_virtio_vs_victim",
+        [VM("victim", BM % "victim", None, "console=ttyS0", 1, 64), hv_vm("attacker")],
+        steps, "hostile_virtio beside the victim: heartbeat and checksum hold",
+        budget=240, needs=("blk",), prepare=hv_prepare)
+    return [alone, beside]
+
+
 def all_tests():
-    return blk_tests() + [switch_test(), user_test()] + console_tests() + [rng_test()]
+    return (blk_tests() + [switch_test(), user_test()] + console_tests() + [rng_test()]
+            + hostile_virtio_tests())

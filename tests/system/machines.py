@@ -185,6 +185,10 @@ class Qemu(Machine):
                      "-device", "virtio-serial-device", "-device", "virtconsole,chardev=hvc"]
         if vm.rng_dev:
             argv += ["-device", "virtio-rng-device"]
+        if argv:
+            # QEMU's virtio-mmio defaults to the legacy interface (version 1); duovisor
+            # has only version 2, so the reference uses it too.
+            argv = ["-global", "virtio-mmio.force-legacy=false"] + argv
         return argv
 
     def describe(self):
