@@ -58,12 +58,15 @@ def shell(vm_name=None, timeout=120):
 
 def run(line, vm_name=None, timeout=60, want=0):
     """Type `line` and wait for its exit status: `line; echo RC-$((N))=$?` prints a
-    marker the echoed command line cannot contain. want: an int, or None for any
-    non-zero status."""
+    marker the echoed command line cannot contain. line may be a function of ctx.data;
+    want: an int, or None for any non-zero status."""
     tag = secrets.randbelow(9000) + 1000
     pat = r"^RC-%d=%s$" % (tag + 1, r"[1-9]\d*" if want is None else str(want))
-    return [Send("%s; echo RC-$((%d+1))=$?" % (line, tag), vm_name),
-            Expect(pat, vm_name, timeout)]
+
+    def typed(d):
+        return "%s; echo RC-$((%d+1))=$?" % (line(d) if callable(line) else line, tag)
+
+    return [Send(typed, vm_name), Expect(pat, vm_name, timeout)]
 
 
 def sha256(path, offset=0, length=None):
@@ -174,7 +177,7 @@ def blk_tests():
         + [Send("poweroff -f"), ExpectExit(0, 60)],
         "mke2fs, files, sync, guest reboot; the files are intact after it",
         budget=240, needs=("blk",), prepare=blk_prepare)
-    return [poweroff, reboot, readonly_test(), sigkill_test()]
+    return [poweroff, reboot, readonly_test(), sigkill_test(), two_disks_test()]
 
 
 def ro_prepare(ctx):
@@ -230,6 +233,55 @@ def readonly_test():
                 budget=180, needs=("blk",), prepare=ro_prepare)
 
 
+def two_prepare(ctx):
+    """disk.img: 64 MiB, empty; small.img: 8 MiB of random bytes, read-only."""
+    new_image(ctx, "disk.img", DISK_SIZE)
+    path = os.path.join(ctx.workdir, "small.img")
+    with open(path, "wb") as f:
+        f.write(secrets.token_bytes(8 * MIB))
+    ctx.data["small"] = sha256(path)
+    ctx.data["zeros"] = hashlib.sha256(bytes(4 * MIB)).hexdigest()
+
+
+def two_host_check(ctx):
+    """On the host after power-off: the discarded range is zeros, the range written
+    after it holds what the guest wrote, nothing grew, the read-only image is intact."""
+    if ctx.machine.lacks("blk_persist"):
+        ctx.note("host-side image checks skipped: %s" % ctx.machine.lacks("blk_persist"))
+        return
+    disk = os.path.join(ctx.workdir, "disk.img")
+    if os.path.getsize(disk) != DISK_SIZE:
+        raise Failure("disk.img is %d bytes, was %d" % (os.path.getsize(disk), DISK_SIZE))
+    if sha256(disk, 1 * MIB, 4 * MIB) != ctx.data["zeros"]:
+        raise Failure("the discarded range of disk.img is not zeros on the host")
+    if sha256(disk, 8 * MIB, 4 * MIB) != ctx.data["kept"]:
+        raise Failure("disk.img at 8 MiB differs from what the guest read there")
+    if sha256(os.path.join(ctx.workdir, "small.img")) != ctx.data["small"]:
+        raise Failure("the read-only small.img changed")
+
+
+def two_disks_test():
+    """Disks appear in config order (vda, vdb) with their sizes and modes; discard
+    gives zeros (type 2 punches a hole; QEMU with discard=unmap too)."""
+    region = "dd if=/dev/vda bs=1M skip=%d count=4 2>/dev/null | sha256sum"
+    steps = shell() + [
+        Send("cat /sys/block/vda/ro /sys/block/vdb/ro"), Expect(r"^0$"), Expect(r"^1$"),
+        Send("cat /sys/block/vda/size /sys/block/vdb/size"), Expect(r"^131072$"),
+        Expect(r"^16384$"),
+        Send("dd if=/dev/vdb bs=64k 2>/dev/null | sha256sum"),
+        Expect(lambda d: r"^%s  -$" % d["small"]), Expect(PROMPT)]
+    steps += run("dd if=/dev/urandom of=/dev/vda bs=1M count=16 2>/dev/null && sync")
+    steps += run("blkdiscard -o %d -l %d /dev/vda && sync" % (1 * MIB, 4 * MIB))
+    steps += run("echo 3 > /proc/sys/vm/drop_caches")
+    steps += [Send(region % 1), Expect(lambda d: r"^%s  -$" % d["zeros"]),
+              Send(region % 8), capture(r"^%s  -$" % SHA, "kept"), Expect(PROMPT),
+              Send("poweroff -f"), ExpectExit(0, 60), Call(two_host_check)]
+    return Test("virtio_blk_two_disks", [vm(disks=[Disk("disk.img"),
+                                                   Disk("small.img", readonly=True)])],
+                steps, "two disks in config order (rw vda, ro vdb); discard reads zeros",
+                budget=180, needs=("blk",), prepare=two_prepare)
+
+
 KILL_SEEK = 37  # in 64 KiB blocks: the marker's place in the image
 
 
@@ -272,13 +324,17 @@ def listen_then(vm_name, cmd, port):
 
 
 def switch_test():
-    two = [vm("a", memory_mib=128, nets=[Net("switch", "lan0")]),
-           vm("b", memory_mib=128, nets=[Net("switch", "lan0")])]
-    steps = shell("a", 180) + shell("b", 180)
-    steps += run("ifconfig eth0 10.0.0.1 netmask 255.255.255.0 up", "a")
-    steps += run("ifconfig eth0 10.0.0.2 netmask 255.255.255.0 up", "b")
+    """a and b share lan0; c is on lan1 with an address in the same subnet and must hear
+    nothing of them (switches are separate segments)."""
+    vms = [vm(n, memory_mib=128, nets=[Net("switch", sw)])
+           for n, sw in (("a", "lan0"), ("b", "lan0"), ("c", "lan1"))]
+    steps = shell("a", 180) + shell("b", 180) + shell("c", 180)
+    for n, ip in (("a", 1), ("b", 2), ("c", 3)):
+        steps += run("ifconfig eth0 10.0.0.%d netmask 255.255.255.0 up" % ip, n)
     steps += run("ping -c 3 -W 5 10.0.0.1", "b")
     steps += run("ping -c 3 -W 5 10.0.0.2", "a")
+    steps += run("ping -c 2 -W 2 10.0.0.3", "a", want=None)
+    steps += run("ping -c 2 -W 2 10.0.0.1", "c", want=None)
     steps += listen_then("a", "nc -l -p 5000 </dev/null >/tmp/f", 5000)
     steps += [Send("dd if=/dev/urandom of=/tmp/f bs=1k count=2048 2>/dev/null; "
                    "sha256sum /tmp/f", "b"),
@@ -287,11 +343,14 @@ def switch_test():
     steps += [Send("wait; sha256sum /tmp/f", "a"),
               capture(r"^%s  /tmp/f$" % SHA, "received", "a", 60),
               same("sent", "received", "the file moved with nc")]
-    steps += [Send("poweroff -f", "b"), Expect(r"reboot: Power down", "b", 60),
-              Stopped("b"), Send("poweroff -f", "a"), ExpectExit(0, 60)]
-    return Test("virtio_net_switch", two, steps,
-                "two VMs on switch lan0: ping both ways, 2 MiB through nc, same sha256",
-                budget=300, needs=("net_switch",))
+    # nobody on lan1 ever sent c a frame (not even lan0's ARP broadcasts)
+    steps += [Send("cat /sys/class/net/eth0/statistics/rx_packets", "c"), Expect(r"^0$", "c")]
+    for n in ("c", "b"):
+        steps += [Send("poweroff -f", n), Expect(r"reboot: Power down", n, 60), Stopped(n)]
+    steps += [Send("poweroff -f", "a"), ExpectExit(0, 60)]
+    return Test("virtio_net_switch", vms, steps,
+                "two VMs on switch lan0: ping both ways, 2 MiB through nc, same sha256; "
+                "a VM on lan1 reaches neither", budget=300, needs=("net_switch",))
 
 
 def free_port():
@@ -303,10 +362,12 @@ def free_port():
 
 
 class HostServer:
-    """A one-connection TCP server on 127.0.0.1: reads a line, answers `reply`."""
+    """A one-connection TCP server on 127.0.0.1, in a thread. mode "line": read a line
+    (kept in .got), answer `payload` + newline; "send": send `payload` and close;
+    "sink": read to EOF, keep the sha256 and size of what came (.got)."""
 
-    def __init__(self, reply):
-        self.reply = reply
+    def __init__(self, mode, payload=b""):
+        self.mode, self.payload = mode, payload
         self.got = None
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -322,16 +383,26 @@ class HostServer:
         except OSError:
             return  # closed by the cleanup
         with conn:
-            conn.settimeout(60)
-            data = b""
+            conn.settimeout(120)
             try:
-                while b"\n" not in data:
-                    chunk = conn.recv(4096)
+                if self.mode == "send":
+                    conn.sendall(self.payload)
+                    return
+                h, data, n = hashlib.sha256(), b"", 0
+                while self.mode == "sink" or b"\n" not in data:
+                    chunk = conn.recv(65536)
                     if not chunk:
                         break
-                    data += chunk
-                self.got = data.decode(errors="replace").strip()
-                conn.sendall(self.reply.encode() + b"\n")
+                    n += len(chunk)
+                    if self.mode == "sink":
+                        h.update(chunk)
+                    else:
+                        data += chunk
+                if self.mode == "sink":
+                    self.got = (h.hexdigest(), n)
+                else:
+                    self.got = data.decode(errors="replace").strip()
+                    conn.sendall(self.payload + b"\n")
             except OSError:
                 pass
 
@@ -339,21 +410,36 @@ class HostServer:
         self.sock.close()
 
 
+BULK = 4 * MIB
+
+
 def user_prepare(ctx):
     ctx.data["token"] = secrets.token_hex(6)
     ctx.data["fwd_port"] = free_port()
-    srv = HostServer("host-" + ctx.data["token"])
-    ctx.cleanups.append(srv.close)
-    ctx.data["server"] = srv
-    ctx.data["srv_port"] = srv.port
+    bulk = secrets.token_bytes(BULK)
+    ctx.data["down_sha"] = hashlib.sha256(bulk).hexdigest()
+    servers = {"line": HostServer("line", ("host-" + ctx.data["token"]).encode()),
+               "down": HostServer("send", bulk), "up": HostServer("sink")}
+    for name, srv in servers.items():
+        ctx.cleanups.append(srv.close)
+        ctx.data[name] = srv
+        ctx.data[name + "_port"] = srv.port
 
 
 def host_got_guest_line(ctx):
-    srv = ctx.data["server"]
+    srv = ctx.data["line"]
     srv.thread.join(5)
     want = "guest-" + ctx.data["token"]
     if srv.got != want:
         raise Failure("the host server got %r from the guest, want %r" % (srv.got, want))
+
+
+def host_got_upload(ctx):
+    srv = ctx.data["up"]
+    srv.thread.join(10)
+    if srv.got != (ctx.data["up_sha"], BULK):
+        raise Failure("the host sink got %s, the guest sent sha256 %s, %d bytes"
+                      % (srv.got, ctx.data["up_sha"], BULK))
 
 
 def host_client(ctx):
@@ -403,9 +489,17 @@ def user_test():
               Expect(r"lease of 10\.0\.2\.15 obtained", timeout=60),
               Expect(r"^BOUND ip=10\.0\.2\.15 router=10\.0\.2\.2$"), Expect(PROMPT)]
     # guest -> host through NAT: the host's 127.0.0.1 is 10.0.2.2 to the guest
-    steps += [Send(lambda d: "echo guest-%s | nc 10.0.2.2 %d" % (d["token"], d["srv_port"])),
+    steps += [Send(lambda d: "echo guest-%s | nc 10.0.2.2 %d" % (d["token"], d["line_port"])),
               Expect(lambda d: "^host-%s$" % d["token"], timeout=60), Expect(PROMPT),
               Call(host_got_guest_line)]
+    # 4 MiB each way through NAT, checked with sha256 on both ends
+    steps += [Send(lambda d: "nc 10.0.2.2 %d </dev/null | sha256sum" % d["down_port"]),
+              Expect(lambda d: r"^%s  -$" % d["down_sha"], timeout=120), Expect(PROMPT)]
+    steps += [Send("dd if=/dev/urandom of=/tmp/up bs=64k count=%d 2>/dev/null; "
+                   "sha256sum /tmp/up" % (BULK // 65536)),
+              capture(r"^%s  /tmp/up$" % SHA, "up_sha"), Expect(PROMPT)]
+    steps += run(lambda d: "nc 10.0.2.2 %d </tmp/up" % d["up_port"], timeout=120)
+    steps += [Call(host_got_upload)]
     # host -> guest through hostfwd
     steps += [Send(lambda d: "nc -l -p 80 -e echo fwd-%s & while ! netstat -ltn | "
                              "grep -q ':80 '; do sleep 0.2; done; echo LISTEN-$((1+1))"

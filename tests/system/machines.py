@@ -170,7 +170,8 @@ class Qemu(Machine):
         argv = []
         for i, d in enumerate(vm.disks):
             drive = "file=%s,if=none,format=raw,id=hd%d" % (d.resolve(workdir, data), i)
-            argv += ["-drive", drive + (",readonly=on" if d.readonly else ""),
+            # discard=unmap: a discard punches a hole, as duovisor's type 2 does
+            argv += ["-drive", drive + (",readonly=on" if d.readonly else ",discard=unmap"),
                      "-device", "virtio-blk-device,drive=hd%d" % i]
         for i, n in enumerate(vm.nets):
             if n.mode != "user":
