@@ -143,22 +143,30 @@ def blk_check_again():
     return steps + run("umount /mnt")
 
 
+def debugfs_cat(ctx, image, path):
+    """The bytes of `path` inside the ext2 `image`, read on the host with e2fsprogs'
+    debugfs; None (and a note) when the host has no debugfs."""
+    debugfs = shutil.which("debugfs") or shutil.which("debugfs", path="/sbin:/usr/sbin")
+    if not debugfs:
+        ctx.note("no debugfs on the host: image contents checked from the guest only")
+        return None
+    p = subprocess.run([debugfs, "-R", "cat " + path, os.path.join(ctx.workdir, image)],
+                       capture_output=True, timeout=60)
+    return p.stdout
+
+
 def host_image_intact(ctx):
-    """After the guest's power-off: the image kept its size, and the token file is in it
-    (read with e2fsprogs' debugfs when the host has it)."""
+    """After the guest's power-off: the image kept its size, and the token file is in it."""
     path = os.path.join(ctx.workdir, "disk.img")
     size = os.path.getsize(path)
     if size != DISK_SIZE:
         raise Failure("disk.img is %d bytes, was %d" % (size, DISK_SIZE))
-    debugfs = shutil.which("debugfs") or shutil.which("debugfs", path="/sbin:/usr/sbin")
-    if not debugfs:
-        ctx.note("no debugfs on the host: image contents checked from the guest only")
+    got = debugfs_cat(ctx, "disk.img", "/dir/token")
+    if got is None:
         return
-    p = subprocess.run([debugfs, "-R", "cat /dir/token", path], capture_output=True,
-                       text=True, timeout=30)
-    if p.stdout.strip() != ctx.data["token"]:
+    if got.decode(errors="replace").strip() != ctx.data["token"]:
         raise Failure("debugfs reads /dir/token from disk.img as %r, want %r"
-                      % (p.stdout.strip()[:80], ctx.data["token"]))
+                      % (got[:80], ctx.data["token"]))
     ctx.note("host's debugfs finds the token in disk.img")
 
 
@@ -301,19 +309,42 @@ def marker_in_image(ctx):
                       "wrote %s" % (got, KILL_SEEK, ctx.data["marker"]))
 
 
+def files_in_image(ctx):
+    """After SIGKILL: the files the guest wrote to ext2 on vdb and synced are in fs.img."""
+    got = debugfs_cat(ctx, "fs.img", "/token")
+    if got is None:
+        return
+    if got.decode(errors="replace").strip() != ctx.data["token"]:
+        raise Failure("after SIGKILL debugfs reads /token from fs.img as %r, want %r"
+                      % (got[:80], ctx.data["token"]))
+    rand = hashlib.sha256(debugfs_cat(ctx, "fs.img", "/rand")).hexdigest()
+    if rand != ctx.data["rand"]:
+        raise Failure("after SIGKILL /rand in fs.img has sha256 %s, the guest wrote %s"
+                      % (rand, ctx.data["rand"]))
+
+
+def sigkill_prepare(ctx):
+    ctx.data["token"] = "kill-" + secrets.token_hex(8)
+    new_image(ctx, "disk.img", DISK_SIZE)
+    new_image(ctx, "fs.img", 16 * MIB)
+
+
 def sigkill_test():
-    steps = shell() + [
+    """vda: 1 MiB at a raw offset; vdb: ext2 with two files. One `sync` for both, then
+    SIGKILL the moment it returned; the host finds everything in the image files."""
+    steps = shell() + run("mke2fs /dev/vdb >/dev/null && mount /dev/vdb /mnt") + [
         Send("dd if=/dev/urandom of=/tmp/m bs=64k count=16 2>/dev/null; sha256sum /tmp/m"),
-        capture(r"^%s  /tmp/m$" % SHA, "marker"),
-        Expect(PROMPT),
-        Send("dd if=/tmp/m of=/dev/vda bs=64k seek=%d 2>/dev/null && sync && "
-             "echo SYNCED-$((40+2))" % KILL_SEEK),
+        capture(r"^%s  /tmp/m$" % SHA, "marker"), Expect(PROMPT),
+        Send("dd if=/dev/urandom of=/mnt/rand bs=1k count=700 2>/dev/null; "
+             "sha256sum /mnt/rand"),
+        capture(r"^%s  /mnt/rand$" % SHA, "rand"), Expect(PROMPT),
+        Send(lambda d: "echo %s > /mnt/token; dd if=/tmp/m of=/dev/vda bs=64k seek=%d "
+                       "2>/dev/null && sync && echo SYNCED-$((40+2))" % (d["token"], KILL_SEEK)),
         Expect(r"^SYNCED-42$"),
-        Call(kill9), Call(marker_in_image)]
-    return Test("virtio_blk_sigkill", [vm(disks=[Disk("disk.img")])], steps,
-                "SIGKILL right after the guest's sync: the data is in the image file",
-                budget=120, needs=("blk", "sigkill"),
-                prepare=lambda ctx: new_image(ctx, "disk.img", DISK_SIZE))
+        Call(kill9), Call(marker_in_image), Call(files_in_image)]
+    return Test("virtio_blk_sigkill", [vm(disks=[Disk("disk.img"), Disk("fs.img")])], steps,
+                "SIGKILL right after the guest's sync: raw and ext2 data are in the images",
+                budget=120, needs=("blk", "sigkill"), prepare=sigkill_prepare)
 
 
 # ---- virtio-net ------------------------------------------------------------------------
