@@ -160,10 +160,25 @@ class ExpectExit(Step):
 
 
 class Stopped(Step):
+    """The VM powered off (or was stopped): wait (up to 10 s) until the machine says it
+    is gone - type 2 "duovisor: [vm] powered off" (or why it stopped), type 1
+    "[duovisor] vm: stopped" - so that input is not switched while the machine still
+    counts the VM as running (it then moves input on by itself and says where)."""
+
+    GONE = (r"^duovisor: \[%(vm)s\] (powered off|every hart stopped|crashed|emulator returned"
+            r"|cannot create|unknown SBI action)|^\[duovisor\] %(vm)s: stopped$")
+
     def __init__(self, vm):
         self.vm = vm
 
     def run(self, ctx):
+        gone = re.compile(self.GONE % {"vm": re.escape(self.vm)}, re.M)
+        end = time.monotonic() + ctx.scaled(10)
+        while time.monotonic() < end and ctx.console.poll_exit() is None:
+            if gone.search(ctx.console.streams["host"].text):
+                ctx.console.pump(0.2)  # the "input now goes to" that follows it
+                break
+            ctx.console.pump(0.1)
         ctx.stopped(self.vm)
 
 
