@@ -13,6 +13,8 @@
  * to cpu.c when the chunk is done, on ecall/wfi/halt, and after anything that may
  * unmask an interrupt.
  */
+#include <sched.h>
+
 #include "rv_internal.h"
 #include "fpu_host.h"
 #include "jit.h"
@@ -442,6 +444,11 @@ op_JALR:
 	ALU(REV8, __builtin_bswap64(RS1))
 op_FENCE:
 	do_fence(ip->raw);
+	/* `pause` (Zihintpause; Linux's cpu_relax): this vCPU spins on a lock held by another.
+	 * With more vCPU threads than host cores the holder may not be running: give the core
+	 * away now and then instead of burning the whole time slice. */
+	if (ip->raw == 0x0100000fU && (++st->pauses & 31) == 0)
+		sched_yield();
 	NEXT();
 op_FENCE_I:
 	rv_code_flush(c);

@@ -142,6 +142,7 @@ struct rv_state {
 	u64 exc_cause, exc_tval;
 	/* The interpreter must re-translate pc before the next instruction. */
 	bool refetch;
+	u32 pauses; /* Zihintpause `pause` hints seen: spin-waits yield the host thread */
 	/* Leave the inner loop after this instruction (interrupts may be unmasked). */
 	bool irq_check;
 	u64 resv_val;	    /* what LR read: SC compare-exchanges against it */
