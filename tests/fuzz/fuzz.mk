@@ -44,3 +44,13 @@ fuzz: fuzz-build
 	done
 
 -include $(FUZZ_LIB_OBJ:.o=.d) $(FUZZ_TARGETS:%=$(B)/fuzz/obj/tests/fuzz/fuzz_%.d)
+
+# Not a fuzzer: type 2's disk backend (type2/host/blk.c) against injected host faults
+# (ENOSPC, EIO, short writes, failed fdatasync). `make` builds it; tests/run_all.sh runs
+# every build/tests/*_tests.
+T2BLK_OBJ := $(B)/host/tests/fuzz/t2blk_test.o $(B)/host/type2/host/blk.o
+$(B)/tests/t2blk_tests: $(T2BLK_OBJ) $(B)/libduocore.a
+	@mkdir -p $(@D)
+	$(CC) $(HOST_CFLAGS) -o $@ $(T2BLK_OBJ) $(B)/libduocore.a
+all: $(B)/tests/t2blk_tests
+-include $(B)/host/tests/fuzz/t2blk_test.d
