@@ -103,7 +103,8 @@ static u8 do_rw(struct virtio_dev *d, struct vblk *b, const struct virtq_chain *
 	int r = stream_io(d, c, out, out ? BLK_HDR : 0, len, sector * SECTOR);
 	if (r) {
 		if (r != DUO_EPERM)
-			duo_log(d->vm, LOG_WARN, "virtio-blk disk %u: %s of %llu bytes at sector %llu failed: %s",
+			duo_log(d->vm, LOG_WARN,
+				"virtio-blk disk %u: %s of %llu bytes at sector %llu failed: %s",
 				d->index, out ? "write" : "read", (unsigned long long)len,
 				(unsigned long long)sector, duo_strerror(r));
 		return VIRTIO_BLK_S_IOERR;
@@ -120,8 +121,9 @@ static u8 do_flush(struct virtio_dev *d, struct vblk *b)
 	int r = host_blk_flush(d->vm, d->index);
 	if (r) {
 		b->flush_failed = true;
-		duo_log(d->vm, LOG_ERR, "virtio-blk disk %u: flush failed (%s); every later flush fails",
-			d->index, duo_strerror(r));
+		duo_log(d->vm, LOG_ERR,
+			"virtio-blk disk %u: flush failed (%s); every later flush fails", d->index,
+			duo_strerror(r));
 		return VIRTIO_BLK_S_IOERR;
 	}
 	return VIRTIO_BLK_S_OK;
@@ -176,7 +178,8 @@ static void blk_request(struct virtio_dev *d, const struct virtq_chain *c)
 		st = do_flush(d, b);
 		break;
 	case VIRTIO_BLK_T_GET_ID:
-		written = (u32)virtq_chain_write(c, 0, b->id, DUO_MIN(sizeof(b->id), c->in_len - 1));
+		written =
+			(u32)virtq_chain_write(c, 0, b->id, DUO_MIN(sizeof(b->id), c->in_len - 1));
 		st = VIRTIO_BLK_S_OK;
 		break;
 	case VIRTIO_BLK_T_DISCARD:
@@ -250,13 +253,13 @@ int virtio_blk_attach(struct vm *vm, unsigned disk)
 	duo_put_le64(cfg + 0, b->capacity);
 	duo_put_le32(cfg + 8, BLK_SIZE_MAX);
 	duo_put_le32(cfg + 12, BLK_SEG_MAX);
-	duo_put_le32(cfg + 20, (u32)SECTOR); /* blk_size */
+	duo_put_le32(cfg + 20, (u32)SECTOR);	     /* blk_size */
 	duo_put_le32(cfg + 36, BLK_DWZ_MAX_SECTORS); /* max_discard_sectors */
-	duo_put_le32(cfg + 40, 1); /* max_discard_seg */
+	duo_put_le32(cfg + 40, 1);		     /* max_discard_seg */
 	duo_put_le32(cfg + 44, BLK_DISCARD_ALIGN);
 	duo_put_le32(cfg + 48, BLK_DWZ_MAX_SECTORS); /* max_write_zeroes_sectors */
-	duo_put_le32(cfg + 52, 1); /* max_write_zeroes_seg */
-	cfg[56] = 1; /* write_zeroes_may_unmap */
+	duo_put_le32(cfg + 52, 1);		     /* max_write_zeroes_seg */
+	cfg[56] = 1;				     /* write_zeroes_may_unmap */
 
 	struct virtio_dev *d;
 	int r = virtio_dev_create(vm, &blk_ops, disk, f, cfg, sizeof(cfg), b, &d);

@@ -22,7 +22,7 @@
 
 struct vcons {
 	u64 out_bytes; /* written to the host console */
-	u64 dropped; /* output bytes past the per-chain bound */
+	u64 dropped;   /* output bytes past the per-chain bound */
 };
 
 /* tx_chain - print one output chain, segment by segment, up to the bound. */

@@ -17,8 +17,8 @@
 #include <duo/virtio.h>
 #include <duo/vm.h>
 
-#define TRANSPORT_FEATURES                                                              \
-	(DUO_BIT(VIRTIO_F_VERSION_1) | DUO_BIT(VIRTIO_F_RING_INDIRECT_DESC) |             \
+#define TRANSPORT_FEATURES                                                                         \
+	(DUO_BIT(VIRTIO_F_VERSION_1) | DUO_BIT(VIRTIO_F_RING_INDIRECT_DESC) |                      \
 	 DUO_BIT(VIRTIO_F_RING_EVENT_IDX))
 
 #define LOG_BUDGET 16 /* guest-caused warnings per device between resets */
@@ -140,14 +140,12 @@ static void write_status(struct virtio_dev *d, u32 val)
 	if ((d->status & ~VIRTIO_STATUS_NEEDS_RESET) & ~val)
 		guest_warn(d, "driver cleared status bits (ignored)", VIRTIO_MMIO_STATUS, val);
 	u32 add = val & ~d->status;
-	if ((add & VIRTIO_STATUS_FEATURES_OK) &&
-	    ((d->driver_features & ~d->host_features) ||
-	     !virtio_has_feature(d, VIRTIO_F_VERSION_1))) {
+	if ((add & VIRTIO_STATUS_FEATURES_OK) && ((d->driver_features & ~d->host_features) ||
+						  !virtio_has_feature(d, VIRTIO_F_VERSION_1))) {
 		guest_warn(d, "features refused", VIRTIO_MMIO_DRIVER_FEATURES, d->driver_features);
 		add &= ~VIRTIO_STATUS_FEATURES_OK;
 	}
-	if ((add & VIRTIO_STATUS_DRIVER_OK) &&
-	    !((d->status | add) & VIRTIO_STATUS_FEATURES_OK)) {
+	if ((add & VIRTIO_STATUS_DRIVER_OK) && !((d->status | add) & VIRTIO_STATUS_FEATURES_OK)) {
 		guest_warn(d, "DRIVER_OK without FEATURES_OK (ignored)", VIRTIO_MMIO_STATUS, val);
 		add &= ~VIRTIO_STATUS_DRIVER_OK;
 	}
@@ -352,9 +350,8 @@ static const char *const slot_names[PLAT_VIRTIO_SLOTS] = {
 	"virtio0", "virtio1", "virtio2", "virtio3", "virtio4", "virtio5", "virtio6", "virtio7",
 };
 
-int virtio_dev_create(struct vm *vm, const struct virtio_dev_ops *ops, unsigned index,
-		      u64 features, const void *config, u32 config_len, void *priv,
-		      struct virtio_dev **out)
+int virtio_dev_create(struct vm *vm, const struct virtio_dev_ops *ops, unsigned index, u64 features,
+		      const void *config, u32 config_len, void *priv, struct virtio_dev **out)
 {
 	unsigned slot;
 	if (!ops || ops->nqueues > VIRTIO_MAX_QUEUES || config_len > VIRTIO_CONFIG_MAX)

@@ -43,8 +43,7 @@ struct vnet {
 };
 
 /* The default for backends without user/tap networking (type 1); see duo/host.h. */
-__attribute__((weak)) int host_net_tx(struct vm *vm, unsigned net, const void *frame,
-				      size_t len)
+__attribute__((weak)) int host_net_tx(struct vm *vm, unsigned net, const void *frame, size_t len)
 {
 	return DUO_ENOTSUP;
 }
@@ -225,7 +224,8 @@ int virtio_net_attach(struct vm *vm, unsigned net)
 		n->port.opaque = n;
 		r = netsw_attach(n->sw, &n->port);
 		if (r) {
-			/* The device is in a slot already; detach_all frees it (destroy puts sw). */
+			/* The device is in a slot already; detach_all frees it (destroy puts sw).
+			 */
 			netsw_put(n->sw);
 			n->sw = NULL;
 			return r;

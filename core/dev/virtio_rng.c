@@ -19,7 +19,7 @@
 #define RNG_CHUNK 256u
 
 struct vrng {
-	u64 bytes; /* handed to the guest so far */
+	u64 bytes;    /* handed to the guest so far */
 	u64 failures; /* host_entropy errors */
 };
 

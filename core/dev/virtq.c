@@ -50,7 +50,8 @@ static int walk_chain(struct virtio_dev *d, struct virtq *q, u16 head, struct vi
 		u8 raw[16];
 		/* Buffer descriptors per chain are bounded by the queue size (2.7.5.3.1). */
 		if (hops++ >= q->num) {
-			virtio_dev_error(d, "descriptor chain from head %u longer than queue size %u",
+			virtio_dev_error(d,
+					 "descriptor chain from head %u longer than queue size %u",
 					 head, q->num);
 			return DUO_EINVAL;
 		}
@@ -72,8 +73,7 @@ static int walk_chain(struct virtio_dev *d, struct virtq *q, u16 head, struct vi
 							  : "with NEXT set");
 				return DUO_EINVAL;
 			}
-			if (len == 0 || (len & 15) ||
-			    !(t = vm_gpa_ptr(d->vm, addr, len))) {
+			if (len == 0 || (len & 15) || !(t = vm_gpa_ptr(d->vm, addr, len))) {
 				virtio_dev_error(d, "bad indirect table at 0x%llx, %u bytes",
 						 (unsigned long long)addr, len);
 				return DUO_EINVAL;
@@ -197,8 +197,7 @@ bool virtq_idle(struct virtio_dev *d, u32 qi)
 }
 
 /* copy_stream - walk the readable (write=false) or writable segments as one stream. */
-static size_t copy_stream(const struct virtq_chain *c, bool write, u64 off, u8 *mem,
-			  size_t len)
+static size_t copy_stream(const struct virtq_chain *c, bool write, u64 off, u8 *mem, size_t len)
 {
 	size_t done = 0;
 	for (u32 i = 0; i < c->nseg && done < len; i++) {

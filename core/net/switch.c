@@ -16,18 +16,18 @@
 #include <duo/platform.h>
 
 #define NETSW_NAME_MAX 32
-#define NETSW_MAX_RATE 10000000000ULL /* 80 Gbit/s: keeps elapsed * rate in 64 bits */
+#define NETSW_MAX_RATE 10000000000ULL	   /* 80 Gbit/s: keeps elapsed * rate in 64 bits */
 #define REFILL_CAP (PLAT_TIMEBASE_HZ * 16) /* after 16 s idle the bucket is simply full */
 
 struct fdb_entry {
 	u8 mac[6];
-	s8 port; /* slot in ports[], -1 = empty */
+	s8 port;   /* slot in ports[], -1 = empty */
 	u64 stamp; /* sw->clock when last seen, for LRU replacement */
 };
 
 struct netsw {
 	char name[NETSW_NAME_MAX];
-	unsigned refs; /* 0 = free table entry (guarded by table_lock) */
+	unsigned refs;	      /* 0 = free table entry (guarded by table_lock) */
 	struct duo_lock lock; /* everything below */
 	struct netsw_port *ports[NETSW_MAX_PORTS];
 	struct fdb_entry fdb[NETSW_FDB_SIZE];

@@ -36,8 +36,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fz_copy(data + off, size - off);
 	for (unsigned s = 0; s < 4; s++)
 		for (u32 q = 0; q < 2; q++)
-			fz_mmio(PLAT_VIRTIO_BASE + s * PLAT_VIRTIO_STRIDE + VIRTIO_MMIO_QUEUE_NOTIFY, 4,
-				true, q);
+			fz_mmio(PLAT_VIRTIO_BASE + s * PLAT_VIRTIO_STRIDE +
+					VIRTIO_MMIO_QUEUE_NOTIFY,
+				4, true, q);
 	fz_poke_b();
 	return 0;
 }

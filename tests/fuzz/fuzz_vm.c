@@ -39,8 +39,7 @@ void fz_mmio(gpa_t gpa, unsigned width, bool write, uint64_t val)
 	mmio_access(&fz_a->bus, gpa, width, write, &v);
 }
 
-static void driver_up(struct vm *vm, unsigned slot, u64 feat, unsigned num, gpa_t rings,
-		      u64 stride)
+static void driver_up(struct vm *vm, unsigned slot, u64 feat, unsigned num, gpa_t rings, u64 stride)
 {
 	gpa_t b = PLAT_VIRTIO_BASE + slot * PLAT_VIRTIO_STRIDE;
 	struct virtio_dev *d = vm->virtio[slot];

@@ -28,9 +28,9 @@
 #include "../../type2/host/blk.h"
 
 static struct {
-	int pwrite_errno; /* fail every pwrite with this */
+	int pwrite_errno;  /* fail every pwrite with this */
 	bool short_writes; /* write at most 100 bytes per call */
-	int fsync_errno; /* fail the next fdatasync with this */
+	int fsync_errno;   /* fail the next fdatasync with this */
 	bool no_fallocate;
 	int pwrite_calls, fsync_calls;
 } inj;
@@ -75,12 +75,12 @@ void host_log(struct vm *vm, int level, const char *msg)
 }
 
 static int passed, failed, cur_failed;
-#define CHECK(c)                                                                     \
-	do {                                                                         \
-		if (!(c)) {                                                          \
-			printf("    %s:%d: CHECK(%s)\n", __FILE__, __LINE__, #c);        \
-			cur_failed = 1;                                              \
-		}                                                                    \
+#define CHECK(c)                                                                                   \
+	do {                                                                                       \
+		if (!(c)) {                                                                        \
+			printf("    %s:%d: CHECK(%s)\n", __FILE__, __LINE__, #c);                  \
+			cur_failed = 1;                                                            \
+		}                                                                                  \
 	} while (0)
 
 static char dir[] = "/tmp/t2blk-XXXXXX";

@@ -42,8 +42,7 @@ static struct vm *blk_up(struct tdrv *t, u64 bytes, bool ro)
  * req - one request: header, optional data (device-writable for reads), status byte.
  * Returns the status byte the device wrote (NO_STATUS if none); *used gets used.len.
  */
-static u8 req(struct tdrv *t, u32 type, u64 sector, gpa_t data, u32 len, bool dev_writes,
-	      u32 *used)
+static u8 req(struct tdrv *t, u32 type, u64 sector, gpa_t data, u32 len, bool dev_writes, u32 *used)
 {
 	gpa_t hdr = tdrv_alloc(t, 16), st = tdrv_alloc(t, 1);
 	u8 *h = tdrv_ptr(t, hdr);
@@ -87,8 +86,8 @@ TEST(virtio_blk_config_space)
 	CHECK_EQ(v, 512); /* blk_size */
 	tdrv_access(&t, 0x100 + 12, 4, false, &v);
 	CHECK(v >= 1 && v <= 254); /* seg_max fits the queue with header and status */
-	CHECK(t.dev->driver_features & DUO_BIT(13)); /* DISCARD */
-	CHECK(t.dev->driver_features & DUO_BIT(9)); /* FLUSH */
+	CHECK(t.dev->driver_features & DUO_BIT(13));   /* DISCARD */
+	CHECK(t.dev->driver_features & DUO_BIT(9));    /* FLUSH */
 	CHECK(!(t.dev->driver_features & DUO_BIT(5))); /* not RO */
 	tdrv_vm_free(vm);
 }
@@ -218,7 +217,7 @@ TEST(virtio_blk_readonly)
 	CHECK(vm);
 	if (!vm)
 		return;
-	CHECK(t.dev->driver_features & DUO_BIT(5)); /* RO offered and taken */
+	CHECK(t.dev->driver_features & DUO_BIT(5));   /* RO offered and taken */
 	CHECK(!(t.dev->host_features & DUO_BIT(13))); /* no discard on a RO disk */
 	fill(fake.disk[0], 512, 5);
 	u8 before[512];
@@ -256,10 +255,10 @@ TEST(virtio_blk_discard_and_write_zeroes)
 	CHECK_EQ(fake.disk[0][5 * 512 - 1], 0);
 	CHECK_EQ(fake.disk[0][5 * 512], 0xaa);
 	CHECK_EQ(dwz(&t, T_DISCARD, 100, 8, 0), S_OK);
-	CHECK_EQ(dwz(&t, T_DISCARD, 100, 8, 1), S_UNSUPP); /* unmap flag on discard */
-	CHECK_EQ(dwz(&t, T_WZ, 100, 8, 2), S_UNSUPP); /* unknown flag */
-	CHECK_EQ(dwz(&t, T_WZ, 2047, 2, 0), S_IOERR); /* past the end */
-	CHECK_EQ(dwz(&t, T_WZ, ~0ULL, 2, 0), S_IOERR); /* overflowing */
+	CHECK_EQ(dwz(&t, T_DISCARD, 100, 8, 1), S_UNSUPP);  /* unmap flag on discard */
+	CHECK_EQ(dwz(&t, T_WZ, 100, 8, 2), S_UNSUPP);	    /* unknown flag */
+	CHECK_EQ(dwz(&t, T_WZ, 2047, 2, 0), S_IOERR);	    /* past the end */
+	CHECK_EQ(dwz(&t, T_WZ, ~0ULL, 2, 0), S_IOERR);	    /* overflowing */
 	CHECK_EQ(dwz(&t, T_WZ, 0, 0x7fffffff, 0), S_IOERR); /* more than max */
 	/* Two segments: max_discard_seg is 1. */
 	gpa_t two = tdrv_alloc(&t, 32);
@@ -281,7 +280,7 @@ TEST(virtio_blk_hostile_requests)
 	CHECK_EQ(req(&t, T_OUT, ~0ULL, buf, 512, false, NULL), S_IOERR);
 	CHECK_EQ(req(&t, T_OUT, 1ULL << 55, buf, 512, false, NULL), S_IOERR);
 	CHECK_EQ(req(&t, T_OUT, 2047, buf, 512, false, NULL), S_OK); /* the last sector */
-	CHECK_EQ(req(&t, T_IN, 0, buf, 100, true, NULL), S_IOERR); /* not whole sectors */
+	CHECK_EQ(req(&t, T_IN, 0, buf, 100, true, NULL), S_IOERR);   /* not whole sectors */
 	CHECK_EQ(req(&t, 7, 0, buf, 512, true, NULL), S_UNSUPP);
 	CHECK_EQ(req(&t, 0xffffffffu, 0, buf, 512, true, NULL), S_UNSUPP);
 	CHECK_EQ(req(&t, 10, 0, buf, 512, true, NULL), S_UNSUPP); /* GET_LIFETIME */

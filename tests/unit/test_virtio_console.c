@@ -139,7 +139,7 @@ TEST(virtio_rng_fills_and_bounds)
 	u8 *p = tdrv_ptr(&t, b);
 	CHECK_EQ(p[0], 11);
 	CHECK_EQ(p[300], (u8)(44 * 37 + 11)); /* second host_entropy chunk restarts */
-	CHECK_EQ(p[4096], 0); /* untouched past the bound */
+	CHECK_EQ(p[4096], 0);		      /* untouched past the bound */
 	/* Readable buffers are a protocol error. */
 	tdrv_desc(&t, 0, 0, b, 16, 0, 0);
 	tdrv_submit(&t, 0, 0);

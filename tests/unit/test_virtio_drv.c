@@ -56,8 +56,8 @@ u32 tdrv_negotiate(struct tdrv *t, u64 want)
 	tdrv_wr(t, VIRTIO_MMIO_DRIVER_FEATURES, (u32)f);
 	tdrv_wr(t, VIRTIO_MMIO_DRIVER_FEATURES_SEL, 1);
 	tdrv_wr(t, VIRTIO_MMIO_DRIVER_FEATURES, (u32)(f >> 32));
-	tdrv_wr(t, VIRTIO_MMIO_STATUS, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-					       VIRTIO_STATUS_FEATURES_OK);
+	tdrv_wr(t, VIRTIO_MMIO_STATUS,
+		VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
 	return tdrv_rd(t, VIRTIO_MMIO_STATUS);
 }
 
@@ -178,8 +178,8 @@ bool tdrv_irq(struct tdrv *t)
 u16 tdrv_chain(struct tdrv *t, u32 q, u16 first, const struct tdrv_buf *b, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
-		u16 flags = (b[i].write ? VIRTQ_DESC_F_WRITE : 0) |
-			    (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0);
+		u16 flags =
+			(b[i].write ? VIRTQ_DESC_F_WRITE : 0) | (i + 1 < n ? VIRTQ_DESC_F_NEXT : 0);
 		tdrv_desc(t, q, (u16)(first + i), b[i].addr, b[i].len, flags, (u16)(first + i + 1));
 	}
 	return first;

@@ -54,8 +54,7 @@ void *tdrv_ptr(struct tdrv *t, gpa_t gpa);
 
 /* tdrv_desc - write descriptor i of queue q (or of an indirect table at `table`). */
 void tdrv_desc(struct tdrv *t, u32 q, u16 i, u64 addr, u32 len, u16 flags, u16 next);
-void tdrv_desc_at(struct tdrv *t, gpa_t table, u16 i, u64 addr, u32 len, u16 flags,
-		  u16 next);
+void tdrv_desc_at(struct tdrv *t, gpa_t table, u16 i, u64 addr, u32 len, u16 flags, u16 next);
 
 /* tdrv_submit - put head in the avail ring and publish avail.idx (no notify). */
 void tdrv_submit(struct tdrv *t, u32 q, u16 head);

@@ -16,8 +16,8 @@
 #include "test_virtio_drv.h"
 
 #define ALL_FEATURES (~0ULL)
-#define STATUS_OK                                                                        \
-	(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |      \
+#define STATUS_OK                                                                                  \
+	(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |            \
 	 VIRTIO_STATUS_DRIVER_OK)
 
 static struct vm *rng_vm(struct tdrv *t)
@@ -222,8 +222,8 @@ TEST(virtio_mmio_bad_ring_addresses)
 		u64 desc, avail, used;
 	} cases[] = {
 		{ PLAT_UART_BASE, PLAT_RAM_BASE + 0x1000, PLAT_RAM_BASE + 0x2000 }, /* MMIO */
-		{ end - 16, PLAT_RAM_BASE + 0x1000, PLAT_RAM_BASE + 0x2000 }, /* past end */
-		{ PLAT_RAM_BASE, PLAT_RAM_BASE + 0x1000, 0xfffffffffffffff0ULL }, /* wrap */
+		{ end - 16, PLAT_RAM_BASE + 0x1000, PLAT_RAM_BASE + 0x2000 },	    /* past end */
+		{ PLAT_RAM_BASE, PLAT_RAM_BASE + 0x1000, 0xfffffffffffffff0ULL },   /* wrap */
 		{ PLAT_RAM_BASE + 8, PLAT_RAM_BASE + 0x1000, PLAT_RAM_BASE + 0x2000 }, /* align */
 		{ PLAT_RAM_BASE, PLAT_RAM_BASE + 0x1001, PLAT_RAM_BASE + 0x2000 },
 		{ PLAT_RAM_BASE, PLAT_RAM_BASE + 0x1000, PLAT_RAM_BASE + 0x2002 },

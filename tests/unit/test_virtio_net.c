@@ -106,10 +106,10 @@ TEST(virtio_net_config_and_mac)
 		return;
 	u64 v;
 	tdrv_access(&a.t, 0x106, 2, false, &v);
-	CHECK_EQ(v, 1); /* link up */
+	CHECK_EQ(v, 1);		   /* link up */
 	CHECK_EQ(a.mac[0] & 3, 2); /* unicast, locally administered */
 	CHECK(memcmp(a.mac, b.mac, 6) != 0);
-	CHECK(a.t.dev->driver_features & DUO_BIT(5)); /* MAC */
+	CHECK(a.t.dev->driver_features & DUO_BIT(5));  /* MAC */
 	CHECK(a.t.dev->driver_features & DUO_BIT(16)); /* STATUS */
 	u8 again[6];
 	memcpy(again, a.mac, 6);
@@ -259,7 +259,7 @@ TEST(virtio_net_hostile_tx_frames)
 	struct virtio_net_stats s;
 	virtio_net_get_stats(a.t.dev, &s);
 	CHECK_EQ(s.tx_dropped, 3);
-	CHECK_EQ(tdrv_used_idx(&a.t, TXQ), 3); /* buffers still returned */
+	CHECK_EQ(tdrv_used_idx(&a.t, TXQ), 3);	 /* buffers still returned */
 	nic_send(&a, bcast, NETSW_MAX_FRAME, 4); /* the largest legal frame */
 	CHECK_EQ(nic_recv(&b, NULL), 4);
 	/* A writable tx buffer breaks the device. */

@@ -151,9 +151,9 @@ TEST(virtq_hostile_buffer_addresses)
 		u32 len;
 	} bad[] = {
 		{ 0xfffffffffffff000ULL, 0x2000 }, /* wraps */
-		{ end - 8, 16 }, /* crosses the end */
-		{ end, 1 }, /* just past */
-		{ PLAT_VIRTIO_BASE, 4 }, /* its own registers */
+		{ end - 8, 16 },		   /* crosses the end */
+		{ end, 1 },			   /* just past */
+		{ PLAT_VIRTIO_BASE, 4 },	   /* its own registers */
 		{ PLAT_PLIC_BASE, 4 },
 		{ 0, 16 },
 		{ PLAT_RAM_BASE - 1, 2 }, /* straddles the start */
@@ -227,10 +227,10 @@ TEST(virtq_hostile_indirect)
 		bool next_oob;
 	} bad[] = {
 		{ 24, VIRTQ_DESC_F_INDIRECT, false, false }, /* not a multiple of 16 */
-		{ 0, VIRTQ_DESC_F_INDIRECT, false, false }, /* empty */
+		{ 0, VIRTQ_DESC_F_INDIRECT, false, false },  /* empty */
 		{ 32, VIRTQ_DESC_F_INDIRECT | VIRTQ_DESC_F_NEXT, false, false },
-		{ 32, VIRTQ_DESC_F_INDIRECT, true, false }, /* nested */
-		{ 32, VIRTQ_DESC_F_INDIRECT, false, true }, /* next past the table */
+		{ 32, VIRTQ_DESC_F_INDIRECT, true, false },	      /* nested */
+		{ 32, VIRTQ_DESC_F_INDIRECT, false, true },	      /* next past the table */
 		{ 0xfffffff0u, VIRTQ_DESC_F_INDIRECT, false, false }, /* huge */
 	};
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

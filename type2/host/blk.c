@@ -44,7 +44,7 @@ struct t2_disk {
 };
 
 struct disk_set {
-	bool claimed; /* under sets_mu: taken by an open in progress or done */
+	bool claimed;  /* under sets_mu: taken by an open in progress or done */
 	struct vm *vm; /* published (release) once the images are open */
 	unsigned n;
 	struct t2_disk d[CFG_MAX_DISKS];
@@ -96,8 +96,10 @@ static int open_one(struct vm *vm, unsigned i, struct t2_disk *d)
 		goto fail;
 	}
 	if (d->size % 512)
-		duo_log(vm, LOG_WARN, "disks[%u] %s: size %llu is not a multiple of 512; the tail "
-			"is not visible to the guest", i, c->path, (unsigned long long)d->size);
+		duo_log(vm, LOG_WARN,
+			"disks[%u] %s: size %llu is not a multiple of 512; the tail "
+			"is not visible to the guest",
+			i, c->path, (unsigned long long)d->size);
 	return 0;
 busy:
 	close(d->fd);
@@ -188,7 +190,8 @@ int host_blk_read(struct vm *vm, unsigned disk, u64 off, void *buf, size_t len)
 		if (n <= 0) {
 			/* An error, or the file shrank under us: either way no data. */
 			duo_log(vm, LOG_WARN, "disks[%u]: read at %llu: %s", disk,
-				(unsigned long long)off, n ? strerror(errno) : "unexpected end of file");
+				(unsigned long long)off,
+				n ? strerror(errno) : "unexpected end of file");
 			return DUO_EIO;
 		}
 		p += n;
@@ -236,8 +239,10 @@ int host_blk_flush(struct vm *vm, unsigned disk)
 	while (r && errno == EINTR);
 	if (r) {
 		d->poisoned = true;
-		duo_log(vm, LOG_ERR, "disks[%u]: fdatasync failed: %s; the disk reports every later "
-			"flush as failed", disk, strerror(errno));
+		duo_log(vm, LOG_ERR,
+			"disks[%u]: fdatasync failed: %s; the disk reports every later "
+			"flush as failed",
+			disk, strerror(errno));
 		return DUO_EIO;
 	}
 	return 0;
@@ -287,7 +292,7 @@ int host_blk_discard(struct vm *vm, unsigned disk, u64 off, u64 len, bool zero)
 	return zero ? write_zeros(d, off, len) : 0;
 err:
 	duo_log(vm, LOG_WARN, "disks[%u]: %s at %llu+%llu: %s", disk,
-		zero ? "write-zeroes" : "discard", (unsigned long long)off,
-		(unsigned long long)len, strerror(errno));
+		zero ? "write-zeroes" : "discard", (unsigned long long)off, (unsigned long long)len,
+		strerror(errno));
 	return DUO_EIO;
 }

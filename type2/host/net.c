@@ -383,16 +383,19 @@ static int start_user(struct t2_net *n, const struct vm_net_cfg *c)
 		struct t2_hostfwd f;
 		struct in_addr h, g;
 		if (t2_net_parse_hostfwd(c->hostfwd[i], &f)) {
-			duo_log(n->vm, LOG_ERR, "nets[%u] hostfwd \"%s\": expected "
-				"[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport", n->idx,
-				c->hostfwd[i]);
+			duo_log(n->vm, LOG_ERR,
+				"nets[%u] hostfwd \"%s\": expected "
+				"[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport",
+				n->idx, c->hostfwd[i]);
 			return DUO_EINVAL;
 		}
 		h.s_addr = f.haddr;
 		g.s_addr = f.gaddr;
 		if (slirp_add_hostfwd(n->slirp, f.udp, h, f.hport, g, f.gport)) {
-			duo_log(n->vm, LOG_ERR, "nets[%u] hostfwd \"%s\": cannot listen on host port "
-				"%u (in use?)", n->idx, c->hostfwd[i], f.hport);
+			duo_log(n->vm, LOG_ERR,
+				"nets[%u] hostfwd \"%s\": cannot listen on host port "
+				"%u (in use?)",
+				n->idx, c->hostfwd[i], f.hport);
 			return DUO_EBUSY;
 		}
 	}

@@ -28,7 +28,7 @@ struct netsw;
 #define NETSW_MAX_PORTS 16
 #define NETSW_FDB_SIZE 64
 #define NETSW_ETH_HLEN 14
-#define NETSW_MAX_FRAME 1518 /* 1500-byte payload + Ethernet header + one 802.1Q tag */
+#define NETSW_MAX_FRAME 1518		  /* 1500-byte payload + Ethernet header + one 802.1Q tag */
 #define NETSW_DEFAULT_RATE (125000000ULL) /* bytes/s per port: 1 Gbit/s */
 #define NETSW_DEFAULT_BURST (256u << 10)
 #define NETSW_FRAME_COST 64 /* bytes charged per frame on top of its length */

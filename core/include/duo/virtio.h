@@ -72,7 +72,7 @@ struct virtio_dev;
 #define VIRTIO_MMIO_CONFIG 0x100
 
 #define VIRTIO_MMIO_MAGIC 0x74726976 /* "virt" little-endian */
-#define VIRTIO_MMIO_VENDOR 0x4f5544 /* "DUO"; any value is allowed */
+#define VIRTIO_MMIO_VENDOR 0x4f5544  /* "DUO"; any value is allowed */
 
 /* Device status bits (virtio 1.2, 2.1). */
 #define VIRTIO_STATUS_ACKNOWLEDGE 1
@@ -114,8 +114,8 @@ struct virtq {
 	u64 desc_gpa, avail_gpa, used_gpa;
 	/* host pointers to the three areas, checked against guest RAM at QueueReady=1 */
 	u8 *desc, *avail, *used;
-	u16 last_avail; /* next avail ring entry the device consumes */
-	u16 used_idx; /* the device's copy of used->idx */
+	u16 last_avail;	    /* next avail ring entry the device consumes */
+	u16 used_idx;	    /* the device's copy of used->idx */
 	u16 signalled_used; /* used_idx when the driver was last considered for an irq */
 };
 
@@ -141,8 +141,8 @@ struct virtq_chain {
 
 struct virtio_dev_ops {
 	const char *name; /* "blk", "net", ... (for logs) */
-	u32 device_id; /* VIRTIO_ID_* */
-	u32 nqueues; /* <= VIRTIO_MAX_QUEUES */
+	u32 device_id;	  /* VIRTIO_ID_* */
+	u32 nqueues;	  /* <= VIRTIO_MAX_QUEUES */
 	/*
 	 * notify - the driver wrote QueueNotify for queue q (< nqueues) of a DRIVER_OK,
 	 * unbroken device whose queue q is ready. Called WITHOUT d->lock; the model takes
@@ -159,25 +159,25 @@ struct virtio_dev {
 	struct mmio_dev mmio; /* window at PLAT_VIRTIO_BASE + slot * PLAT_VIRTIO_STRIDE */
 	struct vm *vm;
 	const struct virtio_dev_ops *ops;
-	unsigned slot; /* index in vm->virtio[] */
-	u32 irq; /* PLIC source */
+	unsigned slot;	/* index in vm->virtio[] */
+	u32 irq;	/* PLIC source */
 	unsigned index; /* the model's own index (disk or net number), 0 otherwise */
-	void *priv; /* the model's state */
+	void *priv;	/* the model's state */
 
 	struct duo_lock lock; /* guards everything below */
-	u64 host_features; /* offered: model bits | VERSION_1 | INDIRECT | EVENT_IDX */
-	u64 driver_features; /* accepted by the driver (valid once FEATURES_OK) */
+	u64 host_features;    /* offered: model bits | VERSION_1 | INDIRECT | EVENT_IDX */
+	u64 driver_features;  /* accepted by the driver (valid once FEATURES_OK) */
 	u32 dev_feat_sel, drv_feat_sel, queue_sel;
 	u32 status;
 	u32 isr; /* InterruptStatus */
 	u32 config_gen;
-	bool broken; /* NEEDS_RESET set: nothing is processed until reset */
+	bool broken;	/* NEEDS_RESET set: nothing is processed until reset */
 	bool irq_level; /* last level driven to the PLIC */
 	u8 config[VIRTIO_CONFIG_MAX];
 	u32 config_len;
 	struct virtq vq[VIRTIO_MAX_QUEUES];
-	u32 log_budget; /* guest-caused log lines left before going quiet */
-	u64 errors; /* times the device was marked broken */
+	u32 log_budget;		  /* guest-caused log lines left before going quiet */
+	u64 errors;		  /* times the device was marked broken */
 	struct virtq_chain chain; /* scratch for the chain being processed (under lock) */
 };
 
@@ -190,9 +190,8 @@ struct virtio_dev {
  * the window on vm->bus and sets vm->virtio[slot]. Returns 0 with *out set, DUO_ENOMEM
  * when no slot or memory is left, or the bus error.
  */
-int virtio_dev_create(struct vm *vm, const struct virtio_dev_ops *ops, unsigned index,
-		      u64 features, const void *config, u32 config_len, void *priv,
-		      struct virtio_dev **out);
+int virtio_dev_create(struct vm *vm, const struct virtio_dev_ops *ops, unsigned index, u64 features,
+		      const void *config, u32 config_len, void *priv, struct virtio_dev **out);
 
 /*
  * virtio_dev_error - the guest broke the protocol: set NEEDS_RESET, raise a config-change
