@@ -12,7 +12,7 @@ PKGS=(build-essential make gcc clang llvm lld libclang-rt-14-dev
       gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
       gcc-riscv64-unknown-elf picolibc-riscv64-unknown-elf
       linux-source-6.1 bc bison flex libssl-dev libelf-dev cpio xz-utils
-      dpkg-dev expect e2fsprogs python3 valgrind)
+      dpkg-dev expect e2fsprogs python3 valgrind gdb)
 
 SRC=/etc/apt/sources.list.d/duovisor-src.sources
 if [ ! -f "$SRC" ]; then

@@ -20,6 +20,7 @@ import os
 import pty
 import re
 import select
+import shutil
 import signal
 import subprocess
 import time
@@ -258,6 +259,42 @@ class Console:
             os.write(self.master, data)
         except OSError:
             pass  # the machine is gone; the next expect reports it
+
+    # ---- diagnosis -----------------------------------------------------------------
+    def diagnose(self, status_signal=None):
+        """A machine that stopped answering: ask it for a status report (status_signal,
+        e.g. SIGUSR1 for duovisor type 2), then, if gdb is installed, log every thread's
+        backtrace. Returns a few lines for the failure report."""
+        if self.poll_exit() is not None:
+            return []
+        out = []
+        if status_signal is not None:
+            before = len(self.streams["host"].text)
+            try:
+                os.kill(self.proc.pid, status_signal)
+            except ProcessLookupError:
+                return []
+            end = time.monotonic() + 2.0
+            while time.monotonic() < end:
+                self.pump(0.2)
+            got = self.streams["host"].text[before:].strip()
+            out += got.splitlines()[-12:] if got else ["no status report within 2 s (main loop hung?)"]
+        gdb = shutil.which("gdb")
+        if gdb and self.poll_exit() is None:
+            try:
+                p = subprocess.run([gdb, "-p", str(self.proc.pid), "-batch", "-nx",
+                                    "-ex", "thread apply all bt 12"],
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   timeout=90)
+                bt = p.stdout.decode(errors="replace")
+            except (OSError, subprocess.SubprocessError) as e:
+                bt = "gdb failed: %s" % e
+            self.logfile.write("\n==== gdb: thread apply all bt ====\n%s\n==== end gdb ====\n" % bt)
+            self.logfile.flush()
+            # the innermost frame of each thread
+            tops = [l for l in bt.splitlines() if l.startswith("#0")]
+            out += ["gdb: %d thread(s); innermost frames:" % len(tops)] + tops[:12]
+        return out
 
     # ---- ending --------------------------------------------------------------------
     def wait_exit(self, timeout):

@@ -19,6 +19,7 @@ library only.
 import argparse
 import os
 import shutil
+import signal
 import sys
 import time
 
@@ -108,6 +109,14 @@ def run_test(test, machine, logdir, echo):
         status, reason = "SKIP", str(e)
     except (Failure, Timeout) as e:
         status, reason = "FAIL", str(e)
+        if isinstance(e, Timeout) and ctx.console:
+            # a machine that stopped answering: what was it doing? (log + report)
+            sig = signal.SIGUSR1 if machine.name == "type2" else None
+            try:
+                for line in ctx.console.diagnose(sig):
+                    ctx.note("diagnosis: " + line)
+            except Exception as d:  # noqa: BLE001 - a diagnosis must not hide the failure
+                ctx.note("diagnosis failed: %s: %s" % (type(d).__name__, d))
     except Exception as e:  # a harness bug must not take the other tests down
         status, reason = "FAIL", "harness error: %s: %s" % (type(e).__name__, e)
     finally:

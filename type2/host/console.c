@@ -10,7 +10,8 @@
  * Input: stdin (a terminal in raw mode, a pipe, /dev/null or nothing) goes to one VM at
  * a time, through that VM's UART (vm_console_input); what the UART FIFO cannot take waits
  * in a bounded per-VM backlog and stdin is not read until there is room again. Escapes
- * (docs/cli.md): Ctrl-A x quit, Ctrl-A n next VM, Ctrl-A a a literal Ctrl-A, Ctrl-A h help.
+ * (docs/cli.md): Ctrl-A x quit, Ctrl-A n next VM, Ctrl-A s status, Ctrl-A a a literal
+ * Ctrl-A, Ctrl-A h help.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -314,6 +315,55 @@ void t2_console_msg(const char *fmt, ...)
 	pthread_mutex_unlock(&con.out_mu);
 }
 
+/*
+ * A snapshot of every VM for the user (Ctrl-A s, SIGUSR1): its state, and per vCPU what
+ * its thread is doing, the pc and instruction count as of its last exit from the
+ * emulator (at most T2_RUN_BUDGET instructions old), the count's growth since the
+ * previous snapshot, the interrupt lines and how far away the timer is. Read without
+ * stopping anything: the figures of a running vCPU are a moment old.
+ */
+void t2_console_status(void)
+{
+	static const char *const wname[] = { "new", "run", "sbi", "wfi", "stopped", "exited" };
+	for (int i = 0; i < con.n; i++) {
+		struct t2_vm *tvm = con.vms[i];
+		const char *st = tvm->finished					 ? "off"
+				 : __atomic_load_n(&tvm->stop, __ATOMIC_ACQUIRE) ? "stopping"
+										 : "running";
+		t2_console_msg("duovisor: [%s] %s, %u vCPU(s), %u MiB, %u reboot(s), %llu console "
+			       "bytes dropped",
+			       tvm->vm.cfg.name, st, tvm->vm.nvcpus, tvm->vm.cfg.memory_mib,
+			       tvm->reboots, (unsigned long long)tvm->con.dropped);
+		if (tvm->finished)
+			continue;
+		u64 now = host_time_now(&tvm->vm);
+		for (u32 k = 0; k < tvm->vm.nvcpus; k++) {
+			struct t2_vcpu *tv = &tvm->vcpus[k];
+			u32 w = __atomic_load_n(&tv->where, __ATOMIC_RELAXED);
+			u64 pc = __atomic_load_n(&tv->cpu.pc, __ATOMIC_RELAXED);
+			u64 n = __atomic_load_n(&tv->cpu.instret, __ATOMIC_RELAXED);
+			u64 cmp = __atomic_load_n(&tv->cpu.stimecmp, __ATOMIC_RELAXED);
+			u64 lines = __atomic_load_n(&tv->cpu.irq_lines, __ATOMIC_RELAXED);
+			char timer[48];
+			if (cmp == UINT64_MAX)
+				snprintf(timer, sizeof(timer), "off");
+			else if (cmp <= now)
+				snprintf(timer, sizeof(timer), "due");
+			else
+				snprintf(timer, sizeof(timer), "in %llu us",
+					 (unsigned long long)((cmp - now) / 10));
+			t2_console_msg("duovisor: [%s]   hart %u: %s, pc 0x%llx, %llu instructions "
+				       "(+%llu), irq lines 0x%llx, timer %s",
+				       tvm->vm.cfg.name, k,
+				       w < sizeof(wname) / sizeof(wname[0]) ? wname[w] : "?",
+				       (unsigned long long)pc, (unsigned long long)n,
+				       (unsigned long long)(n - tv->status_instret),
+				       (unsigned long long)lines, timer);
+			tv->status_instret = n;
+		}
+	}
+}
+
 /* Move what tvm printed from its ring to stdout. */
 static void drain_vm(struct t2_vm *tvm, u64 now)
 {
@@ -431,8 +481,8 @@ void t2_console_vm_gone(struct t2_vm *tvm)
 
 static void help(void)
 {
-	t2_console_msg("duovisor: Ctrl-A x quit, Ctrl-A n next VM's input, Ctrl-A a send Ctrl-A, "
-		       "Ctrl-A h this help (input goes to [%s])",
+	t2_console_msg("duovisor: Ctrl-A x quit, Ctrl-A n next VM's input, Ctrl-A s status, "
+		       "Ctrl-A a send Ctrl-A, Ctrl-A h this help (input goes to [%s])",
 		       con.vms[con.focus]->vm.cfg.name);
 }
 
@@ -479,6 +529,10 @@ int t2_console_read_input(void)
 			case 'H':
 			case '?':
 				help();
+				continue;
+			case 's':
+			case 'S':
+				t2_console_status();
 				continue;
 			case 'a':
 			case CTRL_A:

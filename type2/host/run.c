@@ -22,10 +22,11 @@
 
 static volatile sig_atomic_t got_signal; /* last terminating signal, 0 if none */
 static volatile sig_atomic_t got_cont;
+static volatile sig_atomic_t got_status;
 
-static void on_term(int sig)
+/* Wake the main loop from a signal handler (async-signal-safe). */
+static void ring_from_signal(void)
 {
-	got_signal = sig;
 	int fd = t2_doorbell_fd(); /* created before handlers are installed */
 	if (fd >= 0) {
 		u64 one = 1;
@@ -34,11 +35,24 @@ static void on_term(int sig)
 	}
 }
 
+static void on_term(int sig)
+{
+	got_signal = sig;
+	ring_from_signal();
+}
+
+static void on_status(int sig)
+{
+	(void)sig;
+	got_status = 1;
+	ring_from_signal();
+}
+
 static void on_cont(int sig)
 {
 	(void)sig;
 	got_cont = 1;
-	on_term(0);
+	ring_from_signal();
 }
 
 /* A crash of duovisor itself: give the terminal back, then die as the signal says. */
@@ -61,6 +75,8 @@ static void install_signals(void)
 	sigaction(SIGQUIT, &sa, NULL);
 	sa.sa_handler = on_cont;
 	sigaction(SIGCONT, &sa, NULL);
+	sa.sa_handler = on_status;
+	sigaction(SIGUSR1, &sa, NULL);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL); /* a closed stdout is an EPIPE, not our death */
 	sa.sa_handler = on_fatal;
@@ -169,6 +185,10 @@ int t2_run(const struct vm_config *cfgs, int n)
 		if (got_cont) {
 			got_cont = 0;
 			t2_console_reraw();
+		}
+		if (got_status) {
+			got_status = 0;
+			t2_console_status();
 		}
 		struct pollfd pf[2] = { { .fd = t2_doorbell_fd(), .events = POLLIN },
 					{ .fd = t2_console_input_fd(), .events = POLLIN } };

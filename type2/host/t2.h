@@ -52,6 +52,18 @@ struct t2_vcpu {
 	bool start_req; /* HSM hart_start waiting to be carried out */
 	u64 start_pc, start_opaque;
 	volatile u32 in_run; /* inside rv_cpu_run (remote fences wait on this) */
+	volatile u32 where;  /* enum t2_where: what the thread is doing (status dumps) */
+	u64 status_instret;  /* main thread: instret at the previous status dump */
+};
+
+/* What a vCPU thread is doing, for `Ctrl-A s` / SIGUSR1 status lines. */
+enum t2_where {
+	T2_W_NEW = 0, /* thread not started yet */
+	T2_W_RUN,     /* in the emulator */
+	T2_W_SBI,     /* carrying out an SBI call */
+	T2_W_WFI,     /* asleep in wfi or an SBI suspend */
+	T2_W_STOPPED, /* HSM stopped: waiting for hart_start */
+	T2_W_EXITED,  /* the thread has left (its VM stopped) */
 };
 
 /* Per-VM console state; ring is filled by vCPU threads, the rest is the main thread's. */
@@ -171,6 +183,8 @@ int t2_console_pump(bool final);
 void t2_console_vm_gone(struct t2_vm *tvm);
 /* t2_console_log_line - write one finished log line (host_log; any thread). */
 void t2_console_log_line(const char *line, size_t n);
+/* t2_console_status - one status line per VM and vCPU (Ctrl-A s, SIGUSR1; main thread). */
+void t2_console_status(void);
 /* t2_console_msg - a line from duovisor itself to the user (not a guest), on stderr. */
 void t2_console_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

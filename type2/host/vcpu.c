@@ -65,6 +65,7 @@ static struct timespec deadline_ts(struct t2_vcpu *tv)
  */
 static void wait_irq(struct t2_vcpu *tv, bool strict)
 {
+	__atomic_store_n(&tv->where, T2_W_WFI, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&tv->mu);
 	for (;;) {
 		if (stopping(tv) || rv_cpu_irq_pending(&tv->cpu))
@@ -94,6 +95,7 @@ static bool wait_start(struct t2_vcpu *tv)
 	struct t2_vm *tvm = tv->tvm;
 	u64 pc, opaque;
 
+	__atomic_store_n(&tv->where, T2_W_STOPPED, __ATOMIC_RELAXED);
 	pthread_mutex_lock(&tv->mu);
 	/* Every hart stopped and nobody left to start one: the guest can never run again. */
 	if (!tv->start_req && all_harts_stopped(tvm)) {
@@ -133,6 +135,7 @@ static void do_ecall(struct t2_vcpu *tv)
 	struct sbi_result r = { 0 };
 	u64 a[8];
 
+	__atomic_store_n(&tv->where, T2_W_SBI, __ATOMIC_RELAXED);
 	for (int i = 0; i < 8; i++)
 		a[i] = c->x[10 + i];
 	sbi_dispatch(tv->v, a, &r);
@@ -184,6 +187,7 @@ void *t2_vcpu_thread(void *arg)
 				break;
 			continue;
 		}
+		__atomic_store_n(&tv->where, T2_W_RUN, __ATOMIC_RELAXED);
 		__atomic_store_n(&tv->in_run, 1, __ATOMIC_SEQ_CST);
 		enum rv_exit e = rv_cpu_run(c, T2_RUN_BUDGET);
 		__atomic_store_n(&tv->in_run, 0, __ATOMIC_SEQ_CST);
@@ -206,6 +210,7 @@ void *t2_vcpu_thread(void *arg)
 			break;
 		}
 	}
+	__atomic_store_n(&tv->where, T2_W_EXITED, __ATOMIC_RELAXED);
 	t2_doorbell();
 	return NULL;
 }
