@@ -14,6 +14,11 @@
  * another VM never holds two device locks at once; n->tx_lock keeps the bounce buffer
  * and the order of frames per device. Order: tx_lock, then switch lock, then the
  * destination's d->lock. Oversize, undersize and refused frames are dropped and counted.
+ *
+ * Rate limit: what the guest transmits passes a token bucket of nets[].rate_mbit (default
+ * NETSW_DEFAULT_MBIT): the switch port's in mode switch, n->tb before host_net_tx in
+ * user/tap mode. A frame over the limit is dropped and counted (a policer, like a
+ * switch's: TCP backs off; there is no device timer to hold frames back with).
  */
 #include <duo/err.h>
 #include <duo/host.h>
@@ -36,7 +41,8 @@ struct vnet {
 	enum net_mode mode;
 	struct netsw *sw; /* mode switch */
 	struct netsw_port port;
-	struct duo_lock tx_lock; /* frame[] and the tx counters */
+	struct duo_lock tx_lock; /* frame[], tb and the tx counters */
+	struct netsw_bucket tb;	 /* user/tap: the transmit limit (switch: port.tb) */
 	u8 frame[NETSW_MAX_FRAME];
 	u64 tx_frames, tx_dropped; /* under tx_lock */
 	u64 rx_frames, rx_dropped; /* under d->lock */
@@ -103,6 +109,8 @@ static void net_send(struct vnet *n, size_t len)
 	int r;
 	if (n->mode == NET_SWITCH)
 		r = netsw_send(&n->port, n->frame, len);
+	else if (!netsw_bucket_take(&n->tb, len, host_time_now(n->dev->vm)))
+		r = DUO_EAGAIN;
 	else
 		r = host_net_tx(n->dev->vm, n->dev->index, n->frame, len);
 	if (r)
@@ -191,11 +199,14 @@ int virtio_net_attach(struct vm *vm, unsigned net)
 	struct vnet *n = host_zalloc(sizeof(*n));
 	struct virtio_dev *d;
 	u8 cfg[12] = { 0 }; /* mac, status, max_virtqueue_pairs, mtu */
+	u64 rate, burst;
 	int r;
 
 	if (!n)
 		return DUO_ENOMEM;
 	n->mode = nc->mode;
+	netsw_rate_of_mbit(nc->rate_set ? nc->rate_mbit : NETSW_DEFAULT_MBIT, &rate, &burst);
+	netsw_bucket_set(&n->tb, rate, burst, host_time_now(vm));
 	if (nc->mac_set)
 		duo_memcpy(cfg, nc->mac, 6);
 	else
@@ -230,6 +241,7 @@ int virtio_net_attach(struct vm *vm, unsigned net)
 			n->sw = NULL;
 			return r;
 		}
+		netsw_port_set_rate(&n->port, rate, burst);
 	}
 	return 0;
 fail:
@@ -247,8 +259,13 @@ struct virtio_dev *virtio_net_dev(struct vm *vm, unsigned net)
 void virtio_net_set_rate(struct virtio_dev *d, u64 bytes_per_s, u64 burst)
 {
 	struct vnet *n = d->priv;
-	if (n->sw)
+	if (n->sw) {
 		netsw_port_set_rate(&n->port, bytes_per_s, burst);
+		return;
+	}
+	duo_lock(&n->tx_lock);
+	netsw_bucket_set(&n->tb, bytes_per_s, burst, host_time_now(d->vm));
+	duo_unlock(&n->tx_lock);
 }
 
 void virtio_net_get_stats(struct virtio_dev *d, struct virtio_net_stats *s)

@@ -1,7 +1,8 @@
 /*
  * switch.c - the virtual Ethernet switch (see duo/netsw.h): a static table of named
  * switches shared by every VM of this hypervisor, MAC learning with a small LRU table,
- * flooding of broadcast/multicast/unknown destinations, and a per-port token bucket.
+ * flooding of broadcast/multicast/unknown destinations, and a per-port token bucket
+ * (struct netsw_bucket, also used by virtio-net for its user/tap modes).
  *
  * It knows nothing about virtio: a port is a deliver hook, so the unit tests and any
  * future port type (a host-side tap bridge) plug in the same way. The table lives in
@@ -16,8 +17,8 @@
 #include <duo/platform.h>
 
 #define NETSW_NAME_MAX 32
-#define NETSW_MAX_RATE 10000000000ULL	   /* 80 Gbit/s: keeps elapsed * rate in 64 bits */
-#define REFILL_CAP (PLAT_TIMEBASE_HZ * 16) /* after 16 s idle the bucket is simply full */
+#define NETSW_MAX_RATE (NETSW_MAX_MBIT * 125000ULL) /* 80 Gbit/s: elapsed * rate fits 64 bits */
+#define REFILL_CAP (PLAT_TIMEBASE_HZ * 16)	    /* after 16 s idle the bucket is simply full */
 
 struct fdb_entry {
 	u8 mac[6];
@@ -81,13 +82,47 @@ const char *netsw_name(const struct netsw *sw)
 	return sw->name;
 }
 
+void netsw_bucket_set(struct netsw_bucket *b, u64 bytes_per_s, u64 burst, u64 now)
+{
+	b->rate = DUO_MIN(bytes_per_s, NETSW_MAX_RATE);
+	/* A bucket smaller than one full frame would block the largest frames forever. */
+	b->burst = DUO_MAX(burst, (u64)NETSW_MAX_FRAME + NETSW_FRAME_COST);
+	b->tokens = b->burst;
+	b->last_refill = now;
+}
+
+bool netsw_bucket_take(struct netsw_bucket *b, size_t len, u64 now)
+{
+	if (!b->rate)
+		return true;
+	u64 el = now > b->last_refill ? now - b->last_refill : 0;
+	if (el >= REFILL_CAP) {
+		b->tokens = b->burst;
+		b->last_refill = now;
+	} else if (el) {
+		u64 add = el * b->rate / PLAT_TIMEBASE_HZ;
+		if (add) { /* else keep last_refill so short gaps still add up */
+			b->tokens = DUO_MIN(b->burst, b->tokens + add);
+			b->last_refill = now;
+		}
+	}
+	u64 cost = len + NETSW_FRAME_COST;
+	if (b->tokens < cost)
+		return false;
+	b->tokens -= cost;
+	return true;
+}
+
+void netsw_rate_of_mbit(u32 mbit, u64 *bytes_per_s, u64 *burst)
+{
+	u64 r = (u64)DUO_MIN(mbit, NETSW_MAX_MBIT) * 125000;
+	*bytes_per_s = r;
+	*burst = DUO_MIN(DUO_MAX(r / 20, (u64)64 << 10), (u64)4 << 20);
+}
+
 static void set_rate_locked(struct netsw_port *p, u64 rate, u64 burst)
 {
-	p->rate = DUO_MIN(rate, NETSW_MAX_RATE);
-	/* A bucket smaller than one full frame would block the largest frames forever. */
-	p->burst = DUO_MAX(burst, (u64)NETSW_MAX_FRAME + NETSW_FRAME_COST);
-	p->tokens = p->burst;
-	p->last_refill = host_time_now(p->vm);
+	netsw_bucket_set(&p->tb, rate, burst, host_time_now(p->vm));
 }
 
 int netsw_attach(struct netsw *sw, struct netsw_port *p)
@@ -137,30 +172,6 @@ void netsw_port_set_rate(struct netsw_port *p, u64 bytes_per_s, u64 burst)
 	duo_unlock(&sw->lock);
 }
 
-/* take_tokens - refill by elapsed time, then pay for the frame or refuse it. */
-static bool take_tokens(struct netsw_port *p, size_t len)
-{
-	if (!p->rate)
-		return true;
-	u64 now = host_time_now(p->vm);
-	u64 el = now > p->last_refill ? now - p->last_refill : 0;
-	if (el >= REFILL_CAP) {
-		p->tokens = p->burst;
-		p->last_refill = now;
-	} else if (el) {
-		u64 add = el * p->rate / PLAT_TIMEBASE_HZ;
-		if (add) { /* else keep last_refill so short gaps still add up */
-			p->tokens = DUO_MIN(p->burst, p->tokens + add);
-			p->last_refill = now;
-		}
-	}
-	u64 cost = len + NETSW_FRAME_COST;
-	if (p->tokens < cost)
-		return false;
-	p->tokens -= cost;
-	return true;
-}
-
 static void learn(struct netsw *sw, const u8 *mac, int slot)
 {
 	struct fdb_entry *victim = &sw->fdb[0];
@@ -208,7 +219,7 @@ int netsw_send(struct netsw_port *p, const void *frame, size_t len)
 		duo_unlock(&sw->lock);
 		return DUO_EINVAL;
 	}
-	if (!take_tokens(p, len)) {
+	if (!netsw_bucket_take(&p->tb, len, host_time_now(p->vm))) {
 		p->tx_dropped++;
 		duo_unlock(&sw->lock);
 		return DUO_EAGAIN;

@@ -210,7 +210,7 @@ TEST(netsw_token_bucket_refill)
 	fake.time = 5;
 	/* 1000 B/s; the burst is raised to one full frame's cost (1582). */
 	netsw_port_set_rate(&a.p, 1000, 1);
-	CHECK_EQ(a.p.burst, NETSW_MAX_FRAME + NETSW_FRAME_COST);
+	CHECK_EQ(a.p.tb.burst, NETSW_MAX_FRAME + NETSW_FRAME_COST);
 	u8 f[100];
 	frame(f, 0xff, 1);
 	int ok = 0;
@@ -233,7 +233,7 @@ TEST(netsw_token_bucket_refill)
 	/* A very long idle period fills the bucket exactly. */
 	fake.time = 1ULL << 62;
 	CHECK_EQ(netsw_send(&a.p, f, 100), 0);
-	CHECK_EQ(a.p.tokens, a.p.burst - 164);
+	CHECK_EQ(a.p.tb.tokens, a.p.tb.burst - 164);
 	netsw_detach(&a.p);
 	netsw_detach(&b.p);
 	netsw_put(sw);

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include <duo/netsw.h>
 #include <duo/vm.h>
 
 #include "config.h"
@@ -312,6 +313,10 @@ static int parse_net(struct ctx *x, const json_t *o, struct vm_net_cfg *n)
 			n->mac_set = true;
 		} else if (!strcmp(key, "hostfwd")) {
 			fwd = v;
+		} else if (!strcmp(key, "rate_mbit")) {
+			if (get_uint(x, key, v, 0, NETSW_MAX_MBIT, &n->rate_mbit))
+				return -1;
+			n->rate_set = true;
 		} else {
 			return fail(x, key, "unknown key");
 		}

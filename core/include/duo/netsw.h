@@ -5,7 +5,7 @@
  * {"mode": "switch", "switch": "lan0"} lands on the same one, in both backends. Ports are
  * owned by their users (virtio-net embeds one); the switch learns source MACs, forwards
  * known unicast to one port, floods broadcast, multicast and unknown destinations, and
- * enforces a per-port transmit rate limit (token bucket on host_time_now). Delivery is
+ * enforces a per-port transmit rate limit (struct netsw_bucket on host_time_now). Delivery is
  * synchronous: netsw_send calls the destination ports' deliver hooks, which copy the
  * frame straight into the destination guest's receive queue, so the only queue is the
  * guest's own ring (bounded by its size); a frame with nowhere to go is dropped and
@@ -28,10 +28,38 @@ struct netsw;
 #define NETSW_MAX_PORTS 16
 #define NETSW_FDB_SIZE 64
 #define NETSW_ETH_HLEN 14
-#define NETSW_MAX_FRAME 1518		  /* 1500-byte payload + Ethernet header + one 802.1Q tag */
-#define NETSW_DEFAULT_RATE (125000000ULL) /* bytes/s per port: 1 Gbit/s */
+#define NETSW_MAX_FRAME 1518	 /* 1500-byte payload + Ethernet header + one 802.1Q tag */
+#define NETSW_DEFAULT_MBIT 1000u /* nets[].rate_mbit when the config says nothing */
+#define NETSW_DEFAULT_RATE (NETSW_DEFAULT_MBIT * 125000ULL) /* bytes/s per port: 1 Gbit/s */
 #define NETSW_DEFAULT_BURST (256u << 10)
-#define NETSW_FRAME_COST 64 /* bytes charged per frame on top of its length */
+#define NETSW_MAX_MBIT 80000u /* rate_mbit's upper bound (keeps elapsed * rate in 64 bits) */
+#define NETSW_FRAME_COST 64   /* bytes charged per frame on top of its length */
+
+/*
+ * A token bucket on transmitted bytes: `tokens` fill at `rate` bytes/s up to `burst`;
+ * a frame of len bytes costs len + NETSW_FRAME_COST and is refused (dropped by the
+ * caller) when the bucket holds less. rate 0 = unlimited. Not locked: the owner
+ * serialises (the switch lock for a port, virtio-net's tx_lock in user/tap mode).
+ */
+struct netsw_bucket {
+	u64 rate, burst; /* bytes/s and bucket depth */
+	u64 tokens, last_refill;
+};
+
+/* netsw_bucket_set - new rate and burst (raised to one maximal frame's cost), full. */
+void netsw_bucket_set(struct netsw_bucket *b, u64 bytes_per_s, u64 burst, u64 now);
+
+/* netsw_bucket_take - refill for the time since the last refill (`now` in timebase
+ * ticks; a clock going backwards earns nothing), then pay for a len-byte frame: true,
+ * or false when the bucket cannot pay (nothing is taken then). */
+bool netsw_bucket_take(struct netsw_bucket *b, size_t len, u64 now);
+
+/*
+ * netsw_rate_of_mbit - the (bytes/s, burst) pair for a configured rate in Mbit/s
+ * (nets[].rate_mbit, docs/config.md): 0 = unlimited; the burst is 50 ms at that rate,
+ * at least 64 KiB and at most 4 MiB, so TCP through the limit still fills it.
+ */
+void netsw_rate_of_mbit(u32 mbit, u64 *bytes_per_s, u64 *burst);
 
 struct netsw_port {
 	/* set by the owner before netsw_attach */
@@ -41,8 +69,7 @@ struct netsw_port {
 	/* managed by the switch (read them under no lock only for statistics) */
 	struct netsw *sw;
 	int slot;
-	u64 rate, burst; /* bytes/s and bucket depth; rate 0 = unlimited */
-	u64 tokens, last_refill;
+	struct netsw_bucket tb; /* transmit limit */
 	u64 tx_frames, rx_frames;
 	u64 tx_dropped; /* rate limit, bad size */
 	u64 rx_dropped; /* the deliver hook refused (no buffer, not ready) */
@@ -58,7 +85,8 @@ struct netsw *netsw_get(const char *name);
 void netsw_put(struct netsw *sw);
 
 /*
- * netsw_attach - plug p (vm and deliver set) into sw with the default rate limit.
+ * netsw_attach - plug p (vm and deliver set) into sw with the default rate limit
+ * (NETSW_DEFAULT_RATE / NETSW_DEFAULT_BURST; netsw_port_set_rate changes it).
  * Returns 0 or DUO_ENOMEM when the switch has no free port.
  */
 int netsw_attach(struct netsw *sw, struct netsw_port *p);

@@ -293,8 +293,9 @@ int vm_attach_config_devices(struct vm *vm);
  */
 int virtio_net_rx(struct virtio_dev *d, const void *frame, size_t len);
 
-/* virtio_net_set_rate - the transmit limit of a switch-mode device (bytes/s, 0 =
- * unlimited; burst in bytes). Default NETSW_DEFAULT_RATE. No effect in user/tap mode. */
+/* virtio_net_set_rate - the transmit limit of a device in any mode (bytes/s, 0 =
+ * unlimited; burst in bytes). It starts as cfg.nets[i].rate_mbit says (default
+ * NETSW_DEFAULT_MBIT, netsw_rate_of_mbit gives the burst). */
 void virtio_net_set_rate(struct virtio_dev *d, u64 bytes_per_s, u64 burst);
 
 /* virtio_net_dev - the virtio-net device for vm->cfg.nets[net], or NULL. */

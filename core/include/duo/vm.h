@@ -37,6 +37,8 @@ struct vm_net_cfg {
 	bool mac_set; /* false: derive a stable MAC from VM name + index */
 	char hostfwd[CFG_MAX_HOSTFWD][CFG_HOSTFWD_MAX]; /* "tcp::8080-:80" (mode user) */
 	unsigned nhostfwd;
+	u32 rate_mbit; /* transmit limit in Mbit/s, 0 = none (only when rate_set) */
+	bool rate_set; /* false: NETSW_DEFAULT_MBIT (duo/netsw.h) */
 };
 
 /* The validated description of one VM: what the JSON config (docs/config.md) says. */

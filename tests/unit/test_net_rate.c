@@ -1,0 +1,290 @@
+/*
+ * test_net_rate.c - the per-VM transmit limit, nets[].rate_mbit (docs/config.md): the
+ * config key's parsing and errors, the token bucket's arithmetic (struct netsw_bucket,
+ * core/net/switch.c), and a virtio-net driven like a guest does it, in mode switch
+ * (through the core's switch to a second VM) and in mode user (host_net_tx, which this
+ * file implements for VMs it marks), under a fake clock: a card limited to 8 Mbit/s gets
+ * one bucket plus one second's worth of bytes through in a simulated second, a card
+ * with the default limit or 0 (none) gets everything through.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <duo/err.h>
+#include <duo/netsw.h>
+#include <duo/platform.h>
+#include <duo/virtio.h>
+#include <duo/vm.h>
+
+#include "../../tools/config/config.h"
+#include "fake_host.h"
+#include "harness.h"
+#include "test_virtio_drv.h"
+
+#define RXQ 0
+#define TXQ 1
+#define HDR 12
+#define NRX 8
+#define FRAME 1000 /* bytes per test frame; it costs FRAME + NETSW_FRAME_COST */
+
+/* ---- the config key ---------------------------------------------------------------- */
+
+static struct vm_config cfgs[CFG_MAX_VMS];
+static char err[512];
+
+static int parse_net(const char *net)
+{
+	char json[512];
+	snprintf(json, sizeof(json), "{\"kernel\": \"/k\", \"nets\": [%s]}", net);
+	err[0] = 0;
+	return cfg_parse_string(json, "x.json", NULL, cfgs, CFG_MAX_VMS, err, sizeof(err));
+}
+
+static void bad_net(const char *net, const char *want)
+{
+	int n = parse_net(net);
+	CHECK_EQ(n, -1);
+	if (strcmp(err, want)) {
+		printf("    net: %s\n    got:  %s\n    want: %s\n", net, err, want);
+		CHECK(!"error message");
+	}
+}
+
+TEST(net_rate_config_key)
+{
+	CHECK_EQ(parse_net("{\"mode\": \"switch\", \"switch\": \"s\", \"rate_mbit\": 8}"), 1);
+	CHECK(cfgs[0].nets[0].rate_set);
+	CHECK_EQ(cfgs[0].nets[0].rate_mbit, 8);
+	CHECK_EQ(parse_net("{\"rate_mbit\": 0}"), 1); /* user mode too; 0 = no limit */
+	CHECK(cfgs[0].nets[0].rate_set);
+	CHECK_EQ(cfgs[0].nets[0].rate_mbit, 0);
+	CHECK_EQ(parse_net("{\"rate_mbit\": 80000}"), 1);
+	CHECK_EQ(parse_net("{\"mode\": \"switch\", \"switch\": \"s\"}"), 1);
+	CHECK(!cfgs[0].nets[0].rate_set); /* the default, NETSW_DEFAULT_MBIT */
+	bad_net("{\"rate_mbit\": 80001}",
+		"x.json: nets[0].rate_mbit: must be 0..80000 (got 80001)");
+	bad_net("{\"rate_mbit\": -1}", "x.json: nets[0].rate_mbit: must be 0..80000 (got -1)");
+	bad_net("{\"rate_mbit\": 2.5}", "x.json: nets[0].rate_mbit: must be an integer (got 2.5)");
+	bad_net("{\"rate_mbit\": \"8\"}",
+		"x.json: nets[0].rate_mbit: must be an integer (got a string)");
+	bad_net("{\"rate_mbit\": true}",
+		"x.json: nets[0].rate_mbit: must be an integer (got a boolean)");
+}
+
+TEST(net_rate_of_mbit_burst_bounds)
+{
+	u64 r, b;
+	netsw_rate_of_mbit(8, &r, &b);
+	CHECK_EQ(r, 1000000);
+	CHECK_EQ(b, 64 << 10); /* 50 ms = 50000 B, raised to 64 KiB */
+	netsw_rate_of_mbit(100, &r, &b);
+	CHECK_EQ(r, 12500000);
+	CHECK_EQ(b, 12500000 / 20);
+	netsw_rate_of_mbit(1000, &r, &b);
+	CHECK_EQ(r, 125000000);
+	CHECK_EQ(b, 4 << 20); /* 6.25 MB, capped */
+	netsw_rate_of_mbit(NETSW_MAX_MBIT, &r, &b);
+	CHECK_EQ(b, 4 << 20);
+	netsw_rate_of_mbit(0, &r, &b);
+	CHECK_EQ(r, 0);
+	netsw_rate_of_mbit(~0u, &r, &b); /* clamped, no overflow */
+	CHECK_EQ(r, (u64)NETSW_MAX_MBIT * 125000);
+}
+
+TEST(net_rate_bucket_long_run_average)
+{
+	/* 10 simulated seconds of a saturating sender in 1 ms steps: the bytes let through
+	 * are the rate times the time plus at most one bucket, to the frame. */
+	struct netsw_bucket b;
+	u64 now = 12345, sent = 0;
+	netsw_bucket_set(&b, 1000000, 64 << 10, now);
+	for (int ms = 0; ms <= 10000; ms++) {
+		while (netsw_bucket_take(&b, FRAME, now))
+			sent += FRAME + NETSW_FRAME_COST;
+		now += PLAT_TIMEBASE_HZ / 1000;
+	}
+	CHECK(sent <= 10 * 1000000ULL + (64 << 10));
+	CHECK(sent + FRAME + NETSW_FRAME_COST > 10 * 1000000ULL + (64 << 10));
+}
+
+/* ---- a virtio-net driven like a guest ---------------------------------------------- */
+
+struct card {
+	struct vm *vm;
+	struct tdrv t;
+	gpa_t rx[NRX], tx;
+	u8 mac[6];
+	u16 tx_head; /* cycles through the tx ring's descriptors */
+};
+
+/* host_net_tx for user/tap cards: frames of VMs named "host-*" are taken and counted;
+ * others get the core's default answer (no host network). */
+static u64 host_frames;
+int host_net_tx(struct vm *vm, unsigned net, const void *frame, size_t len)
+{
+	if (strncmp(vm->cfg.name, "host-", 5))
+		return DUO_ENOTSUP;
+	host_frames++;
+	return 0;
+}
+
+/* card_up - a VM `name` with one net of `mode` (switch `sw`); rate: < 0 = not in the
+ * config, else rate_mbit. Driver up, NRX receive buffers posted. */
+static bool card_up(struct card *c, const char *name, enum net_mode mode, const char *sw, long rate)
+{
+	memset(c, 0, sizeof(*c));
+	c->vm = fake_vm(16, 1);
+	if (!c->vm)
+		return false;
+	snprintf(c->vm->cfg.name, sizeof(c->vm->cfg.name), "%s", name);
+	c->vm->cfg.nnets = 1;
+	c->vm->cfg.nets[0].mode = mode;
+	snprintf(c->vm->cfg.nets[0].sw, sizeof(c->vm->cfg.nets[0].sw), "%s", sw);
+	if (rate >= 0) {
+		c->vm->cfg.nets[0].rate_set = true;
+		c->vm->cfg.nets[0].rate_mbit = (u32)rate;
+	}
+	if (virtio_net_attach(c->vm, 0))
+		return false;
+	tdrv_init(&c->t, c->vm->virtio[0], ~0ULL, 16);
+	for (u64 i = 0; i < 6; i++) {
+		u64 v;
+		tdrv_access(&c->t, 0x100 + i, 1, false, &v);
+		c->mac[i] = (u8)v;
+	}
+	for (u16 i = 0; i < NRX; i++) {
+		c->rx[i] = tdrv_alloc(&c->t, 2048);
+		tdrv_desc(&c->t, RXQ, i, c->rx[i], 2048, VIRTQ_DESC_F_WRITE, 0);
+		tdrv_submit(&c->t, RXQ, i);
+	}
+	tdrv_notify(&c->t, RXQ);
+	c->tx = tdrv_alloc(&c->t, HDR + FRAME);
+	return true;
+}
+
+static void card_down(struct card *c)
+{
+	if (c->vm)
+		tdrv_vm_free(c->vm);
+	c->vm = NULL;
+}
+
+/* card_send - one FRAME-byte frame to dst through the tx queue (one buffer, reused: the
+ * device copies it out before it completes the request). */
+static void card_send(struct card *c, const u8 *dst)
+{
+	u8 *p = tdrv_ptr(&c->t, c->tx);
+	memset(p, 0, HDR);
+	memcpy(p + HDR, dst, 6);
+	memcpy(p + HDR + 6, c->mac, 6);
+	p[HDR + 12] = 0x08;
+	p[HDR + 13] = 0x00;
+	memset(p + HDR + 14, 0x5a, FRAME - 14);
+	u16 d = c->tx_head++ % 16;
+	tdrv_desc(&c->t, TXQ, d, c->tx, HDR + FRAME, 0, 0);
+	tdrv_submit(&c->t, TXQ, d);
+	tdrv_notify(&c->t, TXQ);
+	u32 id, len;
+	while (tdrv_used(&c->t, TXQ, &id, &len))
+		;
+}
+
+/* card_drain - count received frames, re-posting their buffers. */
+static int card_drain(struct card *c)
+{
+	u32 id, len;
+	int n = 0;
+	while (tdrv_used(&c->t, RXQ, &id, &len) && id < NRX) {
+		n++;
+		tdrv_submit(&c->t, RXQ, (u16)id);
+	}
+	return n;
+}
+
+/* blast - 5 frames per simulated ms for `ms` ms from a to b (or the host when b is
+ * NULL); returns how many arrived. */
+static u64 blast(struct card *a, struct card *b, int ms)
+{
+	static const u8 host_mac[6] = { 0x52, 0x55, 0x0a, 0x00, 0x02, 0x02 };
+	u64 got = 0, host0 = host_frames;
+	for (int i = 0; i < ms; i++) {
+		fake.time += PLAT_TIMEBASE_HZ / 1000;
+		for (int k = 0; k < 5; k++) {
+			card_send(a, b ? b->mac : host_mac);
+			if (b)
+				got += (u64)card_drain(b);
+		}
+	}
+	return b ? got : host_frames - host0;
+}
+
+/* What an 8 Mbit/s card may send in one second of 1000-byte frames: the 64 KiB bucket
+ * plus 10^6 bytes, each frame costing FRAME + NETSW_FRAME_COST. */
+#define LIMITED_1S ((64 * 1024 + 1000000) / (FRAME + NETSW_FRAME_COST))
+
+TEST(net_rate_switch_card_limited_by_config)
+{
+	struct card a, b;
+	fake.time = 1000;
+	CHECK(card_up(&a, "ra", NET_SWITCH, "t-rate", 8));
+	CHECK(card_up(&b, "rb", NET_SWITCH, "t-rate", -1));
+	if (!a.vm || !b.vm)
+		goto out;
+	/* b first shows its MAC, so a's frames go to b only. */
+	card_send(&b, a.mac);
+	card_drain(&a);
+	u64 got = blast(&a, &b, 1000);
+	CHECK(got >= LIMITED_1S - 1 && got <= LIMITED_1S);
+	struct virtio_net_stats s;
+	virtio_net_get_stats(a.t.dev, &s);
+	CHECK_EQ(s.tx_frames, got);
+	CHECK_EQ(s.tx_dropped, 5000 - got);
+	/* b, with the default 1000 Mbit/s, sends all 5000 in the same second. */
+	CHECK_EQ(blast(&b, &a, 1000), 5000);
+	/* The limit changes at run time: 0 = none. */
+	virtio_net_set_rate(a.t.dev, 0, 0);
+	CHECK_EQ(blast(&a, &b, 200), 1000);
+out:
+	card_down(&a);
+	card_down(&b);
+}
+
+TEST(net_rate_switch_card_zero_is_unlimited)
+{
+	struct card a, b;
+	fake.time = 1000;
+	CHECK(card_up(&a, "za", NET_SWITCH, "t-rate0", 0));
+	CHECK(card_up(&b, "zb", NET_SWITCH, "t-rate0", -1));
+	if (!a.vm || !b.vm)
+		goto out;
+	/* 20000 frames in one simulated ms = 21 MB in 1 ms: no limit stops them. */
+	u64 got = 0;
+	fake.time += 1;
+	for (int i = 0; i < 20000; i++) {
+		card_send(&a, b.mac);
+		got += (u64)card_drain(&b);
+	}
+	CHECK_EQ(got, 20000);
+out:
+	card_down(&a);
+	card_down(&b);
+}
+
+TEST(net_rate_user_card_limited_before_host)
+{
+	struct card a, d;
+	fake.time = 1000;
+	CHECK(card_up(&a, "host-a", NET_USER, "", 8));
+	CHECK(card_up(&d, "host-d", NET_USER, "", -1));
+	if (!a.vm || !d.vm)
+		goto out;
+	u64 got = blast(&a, NULL, 1000);
+	CHECK(got >= LIMITED_1S - 1 && got <= LIMITED_1S);
+	struct virtio_net_stats s;
+	virtio_net_get_stats(a.t.dev, &s);
+	CHECK_EQ(s.tx_dropped, 5000 - got);
+	CHECK_EQ(blast(&d, NULL, 1000), 5000); /* default: 1000 Mbit/s */
+out:
+	card_down(&a);
+	card_down(&d);
+}
