@@ -36,47 +36,35 @@ static u64 amo_apply(u32 f, u64 o, u64 v, bool w)
 	}
 }
 
-static u64 amo64(u64 *p, u32 f, u64 v)
-{
-	switch (f) {
-	case 0x00:
-		return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST);
-	case 0x01:
-		return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST);
-	case 0x04:
-		return __atomic_fetch_xor(p, v, __ATOMIC_SEQ_CST);
-	case 0x08:
-		return __atomic_fetch_or(p, v, __ATOMIC_SEQ_CST);
-	case 0x0c:
-		return __atomic_fetch_and(p, v, __ATOMIC_SEQ_CST);
+/*
+ * AMO_RMW - the read-modify-write of AMO funct5 f with operand v on *p; returns the old
+ * value. One host atomic where the host has it, else a compare-exchange loop around
+ * amo_apply. Stamped out per width (w: 32-bit, sign-extending min/max) so each keeps its
+ * own native atomics.
+ */
+#define AMO_RMW(name, type, w)                                                                     \
+	static type name(type *p, u32 f, type v)                                                   \
+	{                                                                                          \
+		switch (f) {                                                                       \
+		case 0x00:                                                                         \
+			return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST);                         \
+		case 0x01:                                                                         \
+			return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST);                        \
+		case 0x04:                                                                         \
+			return __atomic_fetch_xor(p, v, __ATOMIC_SEQ_CST);                         \
+		case 0x08:                                                                         \
+			return __atomic_fetch_or(p, v, __ATOMIC_SEQ_CST);                          \
+		case 0x0c:                                                                         \
+			return __atomic_fetch_and(p, v, __ATOMIC_SEQ_CST);                         \
+		}                                                                                  \
+		type o = __atomic_load_n(p, __ATOMIC_RELAXED);                                     \
+		while (!__atomic_compare_exchange_n(p, &o, (type)amo_apply(f, o, v, w), true,      \
+						    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))           \
+			;                                                                          \
+		return o;                                                                          \
 	}
-	u64 o = __atomic_load_n(p, __ATOMIC_RELAXED);
-	while (!__atomic_compare_exchange_n(p, &o, amo_apply(f, o, v, false), true,
-					    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
-		;
-	return o;
-}
-
-static u32 amo32(u32 *p, u32 f, u32 v)
-{
-	switch (f) {
-	case 0x00:
-		return __atomic_fetch_add(p, v, __ATOMIC_SEQ_CST);
-	case 0x01:
-		return __atomic_exchange_n(p, v, __ATOMIC_SEQ_CST);
-	case 0x04:
-		return __atomic_fetch_xor(p, v, __ATOMIC_SEQ_CST);
-	case 0x08:
-		return __atomic_fetch_or(p, v, __ATOMIC_SEQ_CST);
-	case 0x0c:
-		return __atomic_fetch_and(p, v, __ATOMIC_SEQ_CST);
-	}
-	u32 o = __atomic_load_n(p, __ATOMIC_RELAXED);
-	while (!__atomic_compare_exchange_n(p, &o, (u32)amo_apply(f, o, v, true), true,
-					    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
-		;
-	return o;
-}
+AMO_RMW(amo64, u64, false)
+AMO_RMW(amo32, u32, true)
 
 bool rv_amo(struct rv_cpu *c, const struct rv_insn *d)
 {

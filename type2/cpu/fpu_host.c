@@ -97,17 +97,45 @@ static inline bool nan_or_inf(u64 v, bool dbl)
 	return dbl ? ((v >> 52) & 0x7ff) == 0x7ff : ((v >> 23) & 0xff) == 0xff;
 }
 
-static u64 canon(double r)
+/* Host values from RISC-V bit patterns and back (binary32 in the low 32 bits). */
+static inline double dbl_of(u64 v)
+{
+	double d;
+	memcpy(&d, &v, 8);
+	return d;
+}
+
+static inline float flt_of(u64 v)
+{
+	u32 w = (u32)v;
+	float f;
+	memcpy(&f, &w, 4);
+	return f;
+}
+
+static inline u64 bits_of_dbl(double r)
 {
 	u64 v;
 	memcpy(&v, &r, 8);
+	return v;
+}
+
+static inline u64 bits_of_flt(float r)
+{
+	u32 v;
+	memcpy(&v, &r, 4);
+	return v;
+}
+
+static u64 canon(double r)
+{
+	u64 v = bits_of_dbl(r);
 	return ((v >> 52) & 0x7ff) == 0x7ff && (v << 12) ? 0x7ff8000000000000ULL : v;
 }
 
 static u64 canon_s(float r)
 {
-	u32 v;
-	memcpy(&v, &r, 4);
+	u32 v = (u32)bits_of_flt(r);
 	return ((v >> 23) & 0xff) == 0xff && (v << 9) ? 0x7fc00000ULL : v;
 }
 
@@ -124,82 +152,42 @@ void rv_fp_host_enter(void)
 	csr_set(MXCSR_DEFAULT);
 }
 
+/* op_d / op_s - op on the bit patterns a, b, c (sqrt: a alone) in the thread's current
+ * MXCSR mode; `of` turns a pattern into the host type. Each case converts only what it
+ * uses, which keeps the unused operands out of registers on the hot path. */
+#define FP_OP(sfx, type, of)                                                                       \
+	static inline type op_##sfx(enum rv_fp_op op, u64 a, u64 b, u64 c)                         \
+	{                                                                                          \
+		switch (op) {                                                                      \
+		case RV_FP_ADD:                                                                    \
+			return add_##sfx(of(a), of(b));                                            \
+		case RV_FP_SUB:                                                                    \
+			return sub_##sfx(of(a), of(b));                                            \
+		case RV_FP_MUL:                                                                    \
+			return mul_##sfx(of(a), of(b));                                            \
+		case RV_FP_DIV:                                                                    \
+			return div_##sfx(of(a), of(b));                                            \
+		case RV_FP_SQRT:                                                                   \
+			return sqrt_##sfx(of(a));                                                  \
+		case RV_FP_FMADD:                                                                  \
+			return fma_##sfx(of(a), of(b), of(c));                                     \
+		case RV_FP_FMSUB:                                                                  \
+			return fma_##sfx(of(a), of(b), -of(c));                                    \
+		case RV_FP_FNMSUB:                                                                 \
+			return fma_##sfx(-of(a), of(b), of(c));                                    \
+		default:                                                                           \
+			return fma_##sfx(-of(a), of(b), -of(c));                                   \
+		}                                                                                  \
+	}
+FP_OP(d, double, dbl_of)
+FP_OP(s, float, flt_of)
+
 /* op in round-to-nearest with the thread's MXCSR left alone (it is MXCSR_DEFAULT). */
 static u64 quick(enum rv_fp_op op, bool dbl, u64 a, u64 b, u64 c)
 {
-	if (dbl) {
-		double x, y, z, r;
-		memcpy(&x, &a, 8);
-		memcpy(&y, &b, 8);
-		memcpy(&z, &c, 8);
-		switch (op) {
-		case RV_FP_ADD:
-			r = add_d(x, y);
-			break;
-		case RV_FP_SUB:
-			r = sub_d(x, y);
-			break;
-		case RV_FP_MUL:
-			r = mul_d(x, y);
-			break;
-		case RV_FP_DIV:
-			r = div_d(x, y);
-			break;
-		case RV_FP_SQRT:
-			r = sqrt_d(x);
-			break;
-		case RV_FP_FMADD:
-			r = fma_d(x, y, z);
-			break;
-		case RV_FP_FMSUB:
-			r = fma_d(x, y, -z);
-			break;
-		case RV_FP_FNMSUB:
-			r = fma_d(-x, y, z);
-			break;
-		default:
-			r = fma_d(-x, y, -z);
-			break;
-		}
-		memcpy(&a, &r, 8);
-		return a;
-	}
-	float x, y, z, r;
-	u32 wa = (u32)a, wb = (u32)b, wc = (u32)c;
-	memcpy(&x, &wa, 4);
-	memcpy(&y, &wb, 4);
-	memcpy(&z, &wc, 4);
-	switch (op) {
-	case RV_FP_ADD:
-		r = add_s(x, y);
-		break;
-	case RV_FP_SUB:
-		r = sub_s(x, y);
-		break;
-	case RV_FP_MUL:
-		r = mul_s(x, y);
-		break;
-	case RV_FP_DIV:
-		r = div_s(x, y);
-		break;
-	case RV_FP_SQRT:
-		r = sqrt_s(x);
-		break;
-	case RV_FP_FMADD:
-		r = fma_s(x, y, z);
-		break;
-	case RV_FP_FMSUB:
-		r = fma_s(x, y, -z);
-		break;
-	case RV_FP_FNMSUB:
-		r = fma_s(-x, y, z);
-		break;
-	default:
-		r = fma_s(-x, y, -z);
-		break;
-	}
-	memcpy(&wa, &r, 4);
-	return wa;
+	if (dbl)
+		return bits_of_dbl(op_d(op, a, b, c));
+	return bits_of_flt(op_s(op, a, b, c));
 }
 
 bool rv_fp_host_arith(enum rv_fp_op op, bool dbl, u64 a, u64 b, u64 c, int rm, u32 accrued,
@@ -226,76 +214,11 @@ bool rv_fp_host_arith(enum rv_fp_op op, bool dbl, u64 a, u64 b, u64 c, int rm, u
 	}
 	csr_set(MXCSR_DEFAULT | rc_bits[rm]);
 	if (dbl) {
-		double x, y, z, r;
-		memcpy(&x, &a, 8);
-		memcpy(&y, &b, 8);
-		memcpy(&z, &c, 8);
-		switch (op) {
-		case RV_FP_ADD:
-			r = add_d(x, y);
-			break;
-		case RV_FP_SUB:
-			r = sub_d(x, y);
-			break;
-		case RV_FP_MUL:
-			r = mul_d(x, y);
-			break;
-		case RV_FP_DIV:
-			r = div_d(x, y);
-			break;
-		case RV_FP_SQRT:
-			r = sqrt_d(x);
-			break;
-		case RV_FP_FMADD:
-			r = fma_d(x, y, z);
-			break;
-		case RV_FP_FMSUB:
-			r = fma_d(x, y, -z);
-			break;
-		case RV_FP_FNMSUB:
-			r = fma_d(-x, y, z);
-			break;
-		default:
-			r = fma_d(-x, y, -z);
-			break;
-		}
+		double r = op_d(op, a, b, c);
 		*fl = flags_of(csr_get());
 		*res = canon(r);
 	} else {
-		float x, y, z, r;
-		u32 wa = (u32)a, wb = (u32)b, wc = (u32)c;
-		memcpy(&x, &wa, 4);
-		memcpy(&y, &wb, 4);
-		memcpy(&z, &wc, 4);
-		switch (op) {
-		case RV_FP_ADD:
-			r = add_s(x, y);
-			break;
-		case RV_FP_SUB:
-			r = sub_s(x, y);
-			break;
-		case RV_FP_MUL:
-			r = mul_s(x, y);
-			break;
-		case RV_FP_DIV:
-			r = div_s(x, y);
-			break;
-		case RV_FP_SQRT:
-			r = sqrt_s(x);
-			break;
-		case RV_FP_FMADD:
-			r = fma_s(x, y, z);
-			break;
-		case RV_FP_FMSUB:
-			r = fma_s(x, y, -z);
-			break;
-		case RV_FP_FNMSUB:
-			r = fma_s(-x, y, z);
-			break;
-		default:
-			r = fma_s(-x, y, -z);
-			break;
-		}
+		float r = op_s(op, a, b, c);
 		*fl = flags_of(csr_get());
 		*res = canon_s(r);
 	}
@@ -310,18 +233,13 @@ bool rv_fp_host_convert(bool to_dbl, u64 a, int rm, u64 *res, u32 *fl)
 		return false;
 	csr_set(MXCSR_DEFAULT | rc_bits[rm]);
 	if (to_dbl) {
-		u32 w = (u32)a;
-		float x;
 		double r;
-		memcpy(&x, &w, 4);
-		__asm__ volatile("cvtss2sd %1, %0" : "=x"(r) : "x"(x));
+		__asm__ volatile("cvtss2sd %1, %0" : "=x"(r) : "x"(flt_of(a)));
 		*fl = flags_of(csr_get());
 		*res = canon(r);
 	} else {
-		double x;
 		float r;
-		memcpy(&x, &a, 8);
-		__asm__ volatile("cvtsd2ss %1, %0" : "=x"(r) : "x"(x));
+		__asm__ volatile("cvtsd2ss %1, %0" : "=x"(r) : "x"(dbl_of(a)));
 		*fl = flags_of(csr_get());
 		*res = canon_s(r);
 	}
