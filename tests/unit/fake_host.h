@@ -9,6 +9,8 @@
 #include <duo/host.h>
 #include <duo/vm.h>
 
+#include "harness.h"
+
 #define FAKE_CONSOLE_MAX 65536
 #define FAKE_MAX_DISK (4 << 20)
 
@@ -47,5 +49,13 @@ void fake_host_reset(void);
  * Returns NULL on failure. fake_vm_free undoes it. */
 struct vm *fake_vm(u32 mib, u32 nvcpus);
 void fake_vm_free(struct vm *vm);
+
+/* NEW_FAKE_VM - the first line of a test that needs a VM: declares `vm` = fake_vm(mib, n);
+ * a NULL VM is a failed CHECK and the test returns (a failure, not a crash). */
+#define NEW_FAKE_VM(vm, mib, n)                                                     \
+	struct vm *vm = fake_vm(mib, n);                                            \
+	CHECK(vm != NULL);                                                          \
+	if (!vm)                                                                    \
+		return
 
 #endif

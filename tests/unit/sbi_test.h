@@ -1,7 +1,7 @@
 /*
  * sbi_test.h - helpers shared by the SBI unit tests (test_sbi.c, test_sbi_console.c):
- * a VM to call into and a one-line ecall. Test-only; static inline, so each test file
- * has its own copy.
+ * a one-line ecall and RAM bounds (each test gets its VM from NEW_FAKE_VM, fake_host.h).
+ * Test-only; static inline, so each test file has its own copy.
  */
 #ifndef DUO_SBI_TEST_H
 #define DUO_SBI_TEST_H
@@ -15,30 +15,6 @@
 
 #include "fake_host.h"
 #include "harness.h"
-
-/* dev_vm - see test_uart.c: fake_vm() rejects its own default config (no kernel). */
-static inline struct vm *dev_vm(u32 mib, u32 nvcpus)
-{
-	struct vm_config cfg;
-	vm_config_defaults(&cfg);
-	snprintf(cfg.kernel, sizeof(cfg.kernel), "unit-test-kernel");
-	cfg.memory_mib = mib;
-	cfg.vcpus = nvcpus;
-	struct vm *vm = calloc(1, sizeof(*vm));
-	u8 *ram = calloc(1, (size_t)mib << 20);
-	if (!vm || !ram || vm_init(vm, &cfg, 0, ram)) {
-		free(vm);
-		free(ram);
-		return NULL;
-	}
-	return vm;
-}
-
-#define NEW_VM(vm, mib, n)                                                          \
-	struct vm *vm = dev_vm(mib, n);                                             \
-	CHECK(vm != NULL);                                                          \
-	if (!vm)                                                                    \
-		return
 
 #define RAM PLAT_RAM_BASE
 #define RAM_END(vm) (PLAT_RAM_BASE + (vm)->ram_size)

@@ -5,8 +5,6 @@
  * contexts, out-of-range sources and contexts, and non-32-bit accesses (HOSTILE 13, 16).
  * The context outputs are observed where the backend sees them: fake.irq[v][IRQ_S_EXT].
  */
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <duo/err.h>
@@ -14,30 +12,6 @@
 
 #include "fake_host.h"
 #include "harness.h"
-
-/* See test_uart.c: fake_vm() rejects its own default config (no kernel path). */
-static struct vm *dev_vm(u32 mib, u32 nvcpus)
-{
-	struct vm_config cfg;
-	vm_config_defaults(&cfg);
-	snprintf(cfg.kernel, sizeof(cfg.kernel), "unit-test-kernel");
-	cfg.memory_mib = mib;
-	cfg.vcpus = nvcpus;
-	struct vm *vm = calloc(1, sizeof(*vm));
-	u8 *ram = calloc(1, (size_t)mib << 20);
-	if (!vm || !ram || vm_init(vm, &cfg, 0, ram)) {
-		free(vm);
-		free(ram);
-		return NULL;
-	}
-	return vm;
-}
-
-#define NEW_VM(vm, mib, n)                                                          \
-	struct vm *vm = dev_vm(mib, n);                                             \
-	CHECK(vm != NULL);                                                          \
-	if (!vm)                                                                    \
-		return
 
 #define PRIO(s) (4ULL * (s))
 #define PENDING 0x1000ULL
@@ -74,7 +48,7 @@ static bool ext(int cpu)
 
 TEST(plic_claim_complete_level)
 {
-	NEW_VM(vm, 16, 1);
+	NEW_FAKE_VM(vm, 16, 1);
 	wr(vm, PRIO(3), 1);
 	wr(vm, ENABLE(0), 1u << 3);
 	CHECK(!ext(0));
@@ -99,7 +73,7 @@ TEST(plic_claim_complete_level)
 
 TEST(plic_complete_after_line_dropped_does_not_repend)
 {
-	NEW_VM(vm, 16, 1);
+	NEW_FAKE_VM(vm, 16, 1);
 	wr(vm, PRIO(5), 2);
 	wr(vm, ENABLE(0), 1u << 5);
 	plic_set_irq(vm->plic, 5, true);
@@ -117,7 +91,7 @@ TEST(plic_complete_after_line_dropped_does_not_repend)
 
 TEST(plic_claim_order_priority_then_lowest_id)
 {
-	NEW_VM(vm, 16, 1);
+	NEW_FAKE_VM(vm, 16, 1);
 	wr(vm, PRIO(2), 1);
 	wr(vm, PRIO(5), 3);
 	wr(vm, PRIO(7), 3);
@@ -144,7 +118,7 @@ TEST(plic_claim_order_priority_then_lowest_id)
 
 TEST(plic_threshold_and_priority_zero)
 {
-	NEW_VM(vm, 16, 1);
+	NEW_FAKE_VM(vm, 16, 1);
 	wr(vm, PRIO(4), 2);
 	wr(vm, PRIO(6), 0); /* priority 0: never interrupts */
 	wr(vm, ENABLE(0), (1u << 4) | (1u << 6));
@@ -174,7 +148,7 @@ TEST(plic_threshold_and_priority_zero)
 
 TEST(plic_contexts_are_per_vcpu)
 {
-	NEW_VM(vm, 16, 2);
+	NEW_FAKE_VM(vm, 16, 2);
 	wr(vm, PRIO(9), 1);
 	wr(vm, ENABLE(1), 1u << 9);
 	plic_set_irq(vm->plic, 9, true);
@@ -200,7 +174,7 @@ TEST(plic_contexts_are_per_vcpu)
 /* HOSTILE 16: out-of-range sources, contexts and completes are ignored. */
 TEST(plic_hostile_out_of_range)
 {
-	NEW_VM(vm, 16, 2);
+	NEW_FAKE_VM(vm, 16, 2);
 	wr(vm, PRIO(1), 1);
 	wr(vm, ENABLE(0), 1u << 1);
 	plic_set_irq(vm->plic, 1, true);
@@ -253,7 +227,7 @@ TEST(plic_hostile_out_of_range)
 /* HOSTILE 13: only aligned 32-bit accesses act; everything else reads 0, does nothing. */
 TEST(plic_non_word_accesses)
 {
-	NEW_VM(vm, 16, 1);
+	NEW_FAKE_VM(vm, 16, 1);
 	wr(vm, PRIO(3), 5);
 	wr(vm, ENABLE(0), 1u << 3);
 	plic_set_irq(vm->plic, 3, true);
@@ -289,7 +263,7 @@ TEST(plic_non_word_accesses)
  * only the registers that exist change. */
 TEST(plic_window_sweep)
 {
-	NEW_VM(vm, 16, 2);
+	NEW_FAKE_VM(vm, 16, 2);
 	for (u64 off = 0; off < PLAT_PLIC_SIZE; off += 4) {
 		u32 v = rd(vm, off);
 		if (v)
@@ -313,7 +287,7 @@ TEST(plic_window_sweep)
 
 TEST(plic_reset_lowers_outputs)
 {
-	NEW_VM(vm, 16, 2);
+	NEW_FAKE_VM(vm, 16, 2);
 	wr(vm, PRIO(2), 1);
 	wr(vm, ENABLE(0), 1u << 2);
 	wr(vm, ENABLE(1), 1u << 2);
@@ -337,7 +311,7 @@ TEST(plic_reset_lowers_outputs)
 /* The output is only pushed to the backend when it changes. */
 TEST(plic_set_irq_only_on_change)
 {
-	NEW_VM(vm, 16, 1);
+	NEW_FAKE_VM(vm, 16, 1);
 	wr(vm, PRIO(8), 1);
 	wr(vm, ENABLE(0), 1u << 8);
 	int calls = fake.irq_calls;

@@ -14,7 +14,7 @@
 
 TEST(sbi_unknown_extensions_and_functions)
 {
-	NEW_VM(vm, 16, 1);
+	NEW_FAKE_VM(vm, 16, 1);
 	struct vcpu *v = &vm->vcpus[0];
 	u64 bad_eids[] = { 0x09, 0x0f, 0x11, 0x12345678, 0x504d55 /* PMU */,
 			   0x53555350 /* SUSP */, 0x100000010ULL, SBI_EXT_TIME | (1ULL << 32),
@@ -46,7 +46,7 @@ TEST(sbi_unknown_extensions_and_functions)
 
 TEST(sbi_base_identity_and_probe)
 {
-	NEW_VM(vm, 16, 1);
+	NEW_FAKE_VM(vm, 16, 1);
 	struct vcpu *v = &vm->vcpus[0];
 	struct sbi_result r = CALL(v, SBI_EXT_BASE, 0, 0, 0, 0, 0, 0);
 	CHECK_EQ(r.error, 0);
@@ -84,7 +84,7 @@ TEST(sbi_base_identity_and_probe)
 
 TEST(sbi_time_set_timer_extremes)
 {
-	NEW_VM(vm, 16, 2);
+	NEW_FAKE_VM(vm, 16, 2);
 	struct vcpu *v1 = &vm->vcpus[1];
 	u64 when[] = { 0, 1, 12345, (u64)INT64_MAX, UINT64_MAX - 1, UINT64_MAX };
 	for (unsigned i = 0; i < sizeof(when) / sizeof(when[0]); i++) {
@@ -105,7 +105,7 @@ TEST(sbi_time_set_timer_extremes)
 
 TEST(sbi_ipi_hart_masks)
 {
-	NEW_VM(vm, 16, 4);
+	NEW_FAKE_VM(vm, 16, 4);
 	struct vcpu *v = &vm->vcpus[0];
 	struct sbi_result r = CALL(v, SBI_EXT_IPI, 0, 0x5, 0, 0, 0, 0);
 	CHECK_EQ(r.error, 0);
@@ -130,7 +130,7 @@ TEST(sbi_ipi_hart_masks)
 /* HOSTILE 19: bad hart ids and huge bases are refused before anyone is touched. */
 TEST(sbi_ipi_hostile_masks)
 {
-	NEW_VM(vm, 16, 4);
+	NEW_FAKE_VM(vm, 16, 4);
 	struct vcpu *v = &vm->vcpus[0];
 	struct {
 		u64 mask, base;
@@ -162,7 +162,7 @@ static void visit(struct vcpu *t, void *arg)
 
 TEST(sbi_for_each_hart_contract)
 {
-	NEW_VM(vm, 16, 8);
+	NEW_FAKE_VM(vm, 16, 8);
 	struct vcpu *v = &vm->vcpus[3];
 	int one = 1;
 	memset(visits, 0, sizeof(visits));
@@ -185,7 +185,7 @@ TEST(sbi_for_each_hart_contract)
 
 TEST(sbi_rfence_functions)
 {
-	NEW_VM(vm, 16, 4);
+	NEW_FAKE_VM(vm, 16, 4);
 	struct vcpu *v = &vm->vcpus[1];
 	struct sbi_result r = CALL(v, SBI_EXT_RFENCE, 0, 0x3, 0, 0, 0, 0);
 	CHECK_EQ(r.error, 0);
@@ -231,7 +231,7 @@ TEST(sbi_rfence_functions)
 
 TEST(sbi_hsm_start_and_status)
 {
-	NEW_VM(vm, 16, 3);
+	NEW_FAKE_VM(vm, 16, 3);
 	struct vcpu *v = &vm->vcpus[0];
 	struct sbi_result r = CALL(v, SBI_EXT_HSM, 2, 1, 0, 0, 0, 0);
 	CHECK_EQ(r.error, 0);
@@ -265,7 +265,7 @@ TEST(sbi_hsm_start_and_status)
 
 TEST(sbi_hsm_start_hostile)
 {
-	NEW_VM(vm, 16, 2);
+	NEW_FAKE_VM(vm, 16, 2);
 	struct vcpu *v = &vm->vcpus[0];
 	u64 bad_harts[] = { 2, 8, 64, (u64)(u32)-1, 1ULL << 32, UINT64_MAX };
 	for (unsigned i = 0; i < sizeof(bad_harts) / sizeof(bad_harts[0]); i++) {
@@ -295,7 +295,7 @@ TEST(sbi_hsm_start_hostile)
 
 TEST(sbi_hsm_stop)
 {
-	NEW_VM(vm, 16, 2);
+	NEW_FAKE_VM(vm, 16, 2);
 	struct vcpu *v1 = &vm->vcpus[1];
 	CHECK_EQ(CALL(&vm->vcpus[0], SBI_EXT_HSM, 0, 1, RAM, 0, 0, 0).error, 0);
 	struct sbi_result r = CALL(v1, SBI_EXT_HSM, 1, 0, 0, 0, 0, 0);
@@ -311,7 +311,7 @@ TEST(sbi_hsm_stop)
 
 TEST(sbi_hsm_suspend_types)
 {
-	NEW_VM(vm, 16, 1);
+	NEW_FAKE_VM(vm, 16, 1);
 	struct vcpu *v = &vm->vcpus[0];
 	struct sbi_result r = CALL(v, SBI_EXT_HSM, 3, 0, 0xdead, 0, 0, 0);
 	CHECK_EQ(r.error, 0);
@@ -347,7 +347,7 @@ TEST(sbi_hsm_suspend_types)
 
 TEST(sbi_srst_actions_and_log)
 {
-	NEW_VM(vm, 16, 2);
+	NEW_FAKE_VM(vm, 16, 2);
 	struct vcpu *v = &vm->vcpus[1];
 	struct sbi_result r = CALL(v, SBI_EXT_SRST, 0, 0, 0, 0, 0, 0);
 	CHECK_EQ(r.error, 0);
@@ -372,7 +372,7 @@ TEST(sbi_srst_actions_and_log)
 
 TEST(sbi_srst_bad_type_or_reason)
 {
-	NEW_VM(vm, 16, 1);
+	NEW_FAKE_VM(vm, 16, 1);
 	struct vcpu *v = &vm->vcpus[0];
 	int logs = fake.log_count;
 	u64 bad_types[] = { 3, 0xefffffff, 0xf0000000, 0xffffffff };

@@ -13,7 +13,7 @@
 
 TEST(sbi_dbcn_write)
 {
-	NEW_VM(vm, 16, 1);
+	NEW_FAKE_VM(vm, 16, 1);
 	struct vcpu *v = &vm->vcpus[0];
 	memcpy(vm->ram + 0x100, "hello", 5);
 	struct sbi_result r = CALL(v, SBI_EXT_DBCN, 0, 5, RAM + 0x100, 0, 0, 0);
@@ -42,7 +42,7 @@ TEST(sbi_dbcn_write)
 /* HOSTILE 20: huge lengths, buffers leaving RAM, high address halves. */
 TEST(sbi_dbcn_write_hostile)
 {
-	NEW_VM(vm, 16, 1);
+	NEW_FAKE_VM(vm, 16, 1);
 	struct vcpu *v = &vm->vcpus[0];
 	struct {
 		u64 n, lo, hi;
@@ -71,7 +71,7 @@ TEST(sbi_dbcn_write_hostile)
 
 TEST(sbi_dbcn_read)
 {
-	NEW_VM(vm, 16, 1);
+	NEW_FAKE_VM(vm, 16, 1);
 	struct vcpu *v = &vm->vcpus[0];
 	struct sbi_result r = CALL(v, SBI_EXT_DBCN, 1, 8, RAM, 0, 0, 0);
 	CHECK_EQ(r.error, 0);
@@ -95,7 +95,7 @@ TEST(sbi_dbcn_read)
 
 TEST(sbi_dbcn_write_byte)
 {
-	NEW_VM(vm, 16, 1);
+	NEW_FAKE_VM(vm, 16, 1);
 	struct vcpu *v = &vm->vcpus[0];
 	struct sbi_result r = CALL(v, SBI_EXT_DBCN, 2, 0x4141, 0, 0, 0, 0);
 	CHECK_EQ(r.error, 0);
@@ -111,7 +111,7 @@ TEST(sbi_dbcn_write_byte)
 
 TEST(sbi_legacy_console_timer_ipi_clear)
 {
-	NEW_VM(vm, 16, 2);
+	NEW_FAKE_VM(vm, 16, 2);
 	struct vcpu *v = &vm->vcpus[1];
 	/* a6 (fid) is ignored by legacy calls. */
 	struct sbi_result r = CALL(v, 0x01, 0x1234, 'k', 0, 0, 0, 0);
@@ -141,7 +141,7 @@ TEST(sbi_legacy_console_timer_ipi_clear)
 
 TEST(sbi_legacy_hart_mask_pointer)
 {
-	NEW_VM(vm, 16, 4);
+	NEW_FAKE_VM(vm, 16, 4);
 	struct vcpu *v = &vm->vcpus[0];
 	duo_put_le64(vm->ram + 0x200, 0x6); /* harts 1 and 2 */
 	struct sbi_result r = CALL(v, 0x04, 0, RAM + 0x200, 0, 0, 0, 0);
@@ -171,7 +171,7 @@ TEST(sbi_legacy_hart_mask_pointer)
 
 TEST(sbi_legacy_hostile_mask_pointer)
 {
-	NEW_VM(vm, 16, 2);
+	NEW_FAKE_VM(vm, 16, 2);
 	struct vcpu *v = &vm->vcpus[0];
 	u64 bad_ptrs[] = { 8, RAM - 4, RAM_END(vm) - 4, RAM_END(vm), PLAT_PLIC_BASE,
 			   UINT64_MAX - 3, UINT64_MAX };
@@ -204,7 +204,7 @@ static u64 rnd(void)
 
 TEST(sbi_random_arguments)
 {
-	NEW_VM(vm, 16, 4);
+	NEW_FAKE_VM(vm, 16, 4);
 	const u64 eids[] = { SBI_EXT_BASE, SBI_EXT_TIME, SBI_EXT_IPI, SBI_EXT_RFENCE,
 			     SBI_EXT_HSM,  SBI_EXT_SRST, SBI_EXT_DBCN, 0, 1, 2, 3, 4, 5, 6, 7, 8 };
 	for (int i = 0; i < 200000; i++) {

@@ -5,8 +5,6 @@
  * sequence Linux's 8250 driver depends on, loopback, and every width at every offset
  * (HOSTILE 13).
  */
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <duo/err.h>
@@ -15,35 +13,6 @@
 
 #include "fake_host.h"
 #include "harness.h"
-
-/*
- * dev_vm - a VM for these tests. fake_vm() cannot be used as is: vm_config_defaults()
- * leaves `kernel` empty, which vm_config_check() rejects, so this sets one. Freed with
- * fake_vm_free().
- */
-static struct vm *dev_vm(u32 mib, u32 nvcpus)
-{
-	struct vm_config cfg;
-	vm_config_defaults(&cfg);
-	snprintf(cfg.kernel, sizeof(cfg.kernel), "unit-test-kernel");
-	cfg.memory_mib = mib;
-	cfg.vcpus = nvcpus;
-	struct vm *vm = calloc(1, sizeof(*vm));
-	u8 *ram = calloc(1, (size_t)mib << 20);
-	if (!vm || !ram || vm_init(vm, &cfg, 0, ram)) {
-		free(vm);
-		free(ram);
-		return NULL;
-	}
-	return vm;
-}
-
-/* Every test starts with one of these: a NULL VM is a failure, not a crash. */
-#define NEW_VM(vm, mib, n)                                                          \
-	struct vm *vm = dev_vm(mib, n);                                             \
-	CHECK(vm != NULL);                                                          \
-	if (!vm)                                                                    \
-		return
 
 enum { RBR = 0, THR = 0, DLL = 0, IER = 1, DLM = 1, IIR = 2, FCR = 2, LCR = 3, MCR = 4 };
 enum { LSR = 5, MSR = 6, SCR = 7 };
@@ -78,7 +47,7 @@ static bool uart_line(struct vm *vm)
 
 TEST(uart_reset_values)
 {
-	NEW_VM(vm, 16, 1);
+	NEW_FAKE_VM(vm, 16, 1);
 	CHECK_EQ(rd8(vm, IER), 0);
 	CHECK_EQ(rd8(vm, IIR), 0x01);
 	CHECK_EQ(rd8(vm, LCR), 0);
@@ -93,7 +62,7 @@ TEST(uart_reset_values)
 
 TEST(uart_thr_writes_console)
 {
-	NEW_VM(vm, 16, 1);
+	NEW_FAKE_VM(vm, 16, 1);
 	wr8(vm, THR, 'h');
 	wr8(vm, THR, 'i');
 	wr(vm, THR, 4, 0x41424321); /* a wide store sends its low byte only */
@@ -105,7 +74,7 @@ TEST(uart_thr_writes_console)
 
 TEST(uart_dlab_banking)
 {
-	NEW_VM(vm, 16, 1);
+	NEW_FAKE_VM(vm, 16, 1);
 	wr8(vm, IER, 0x01);
 	wr8(vm, LCR, 0x83); /* DLAB, 8N1 */
 	wr8(vm, DLL, 0x12);
@@ -131,7 +100,7 @@ TEST(uart_dlab_banking)
 
 TEST(uart_rx_path_and_lsr)
 {
-	NEW_VM(vm, 16, 1);
+	NEW_FAKE_VM(vm, 16, 1);
 	CHECK_EQ(vm_console_input(vm, (const u8 *)"ab", 2), 2);
 	CHECK_EQ(rd8(vm, LSR), 0x61);
 	CHECK_EQ(rd8(vm, RBR), 'a');
@@ -153,7 +122,7 @@ TEST(uart_rx_path_and_lsr)
 
 TEST(uart_getc_shares_fifo)
 {
-	NEW_VM(vm, 16, 1);
+	NEW_FAKE_VM(vm, 16, 1);
 	CHECK_EQ(uart_getc(vm->uart), -1);
 	uart_rx(vm->uart, (const u8 *)"\xffq", 2);
 	CHECK_EQ(uart_getc(vm->uart), 0xff); /* a byte, not a negative char */
@@ -164,7 +133,7 @@ TEST(uart_getc_shares_fifo)
 
 TEST(uart_rx_interrupt)
 {
-	NEW_VM(vm, 16, 1);
+	NEW_FAKE_VM(vm, 16, 1);
 	uart_rx(vm->uart, (const u8 *)"x", 1);
 	CHECK(!uart_line(vm)); /* IER.ERBFI off */
 	CHECK_EQ(rd8(vm, IIR), 0x01);
@@ -185,7 +154,7 @@ TEST(uart_rx_interrupt)
 /* The sequence serial8250_do_startup() uses to detect a working THRE interrupt. */
 TEST(uart_thre_interrupt_sequence)
 {
-	NEW_VM(vm, 16, 1);
+	NEW_FAKE_VM(vm, 16, 1);
 	wr8(vm, IER, 0x02);
 	CHECK(uart_line(vm));
 	CHECK_EQ(rd8(vm, LSR), 0x60);
@@ -217,7 +186,7 @@ TEST(uart_thre_interrupt_sequence)
 
 TEST(uart_iir_priority_rx_over_thre)
 {
-	NEW_VM(vm, 16, 1);
+	NEW_FAKE_VM(vm, 16, 1);
 	wr8(vm, IER, 0x03);
 	uart_rx(vm->uart, (const u8 *)"k", 1);
 	CHECK_EQ(rd8(vm, IIR), 0x04); /* RX data outranks THR empty ... */
@@ -230,7 +199,7 @@ TEST(uart_iir_priority_rx_over_thre)
 
 TEST(uart_fcr_fifo_bits_and_clear)
 {
-	NEW_VM(vm, 16, 1);
+	NEW_FAKE_VM(vm, 16, 1);
 	wr8(vm, FCR, 0x01);
 	CHECK_EQ(rd8(vm, IIR), 0xc1);
 	uart_rx(vm->uart, (const u8 *)"abc", 3);
@@ -249,7 +218,7 @@ TEST(uart_fcr_fifo_bits_and_clear)
 
 TEST(uart_mcr_msr_loopback)
 {
-	NEW_VM(vm, 16, 1);
+	NEW_FAKE_VM(vm, 16, 1);
 	wr8(vm, MCR, 0xff);
 	CHECK_EQ(rd8(vm, MCR), 0x1f);
 	CHECK_EQ(rd8(vm, MSR), 0xf0);
@@ -279,7 +248,7 @@ TEST(uart_mcr_msr_loopback)
 
 TEST(uart_lsr_msr_readonly_scr_rw)
 {
-	NEW_VM(vm, 16, 1);
+	NEW_FAKE_VM(vm, 16, 1);
 	wr8(vm, LSR, 0x00);
 	wr8(vm, MSR, 0x00);
 	CHECK_EQ(rd8(vm, LSR), 0x60);
@@ -292,7 +261,7 @@ TEST(uart_lsr_msr_readonly_scr_rw)
 /* HOSTILE 13: every width at every offset of the window gets a defined answer. */
 TEST(uart_every_width_every_offset)
 {
-	NEW_VM(vm, 16, 1);
+	NEW_FAKE_VM(vm, 16, 1);
 	unsigned widths[] = { 1, 2, 4, 8 };
 	for (unsigned i = 0; i < 4; i++) {
 		unsigned w = widths[i];
@@ -332,7 +301,7 @@ TEST(uart_every_width_every_offset)
 /* End to end: UART -> PLIC -> vCPU external interrupt, claim, service, complete. */
 TEST(uart_interrupt_reaches_vcpu)
 {
-	NEW_VM(vm, 16, 1);
+	NEW_FAKE_VM(vm, 16, 1);
 	u64 v;
 	v = 1;
 	mmio_access(&vm->bus, PLAT_PLIC_BASE + 4 * PLAT_UART_IRQ, 4, true, &v);
@@ -355,7 +324,7 @@ TEST(uart_interrupt_reaches_vcpu)
 
 TEST(uart_reset_lowers_line_and_drops_input)
 {
-	NEW_VM(vm, 16, 1);
+	NEW_FAKE_VM(vm, 16, 1);
 	wr8(vm, IER, 0x01);
 	wr8(vm, LCR, 0x83);
 	uart_rx(vm->uart, (const u8 *)"abc", 3);
