@@ -29,13 +29,7 @@
 
 static struct vm *blk_up(struct tdrv *t, u64 bytes, bool ro)
 {
-	struct vm *vm = tdrv_vm_with_disk(bytes, ro);
-	if (!vm || virtio_blk_attach(vm, 0)) {
-		tdrv_vm_free(vm);
-		return NULL;
-	}
-	tdrv_init(t, vm->virtio[0], ~0ULL, 16);
-	return vm;
+	return tdrv_up(t, tdrv_vm_with_disk(bytes, ro), VIRTIO_ID_BLOCK, ~0ULL, 16);
 }
 
 /*
@@ -56,8 +50,7 @@ static u8 req(struct tdrv *t, u32 type, u64 sector, gpa_t data, u32 len, bool de
 		b[1] = b[2];
 		tdrv_chain(t, 0, 0, b, 2);
 	}
-	tdrv_submit(t, 0, 0);
-	tdrv_notify(t, 0);
+	tdrv_kick(t, 0, 0);
 	u32 id = 0xffff, l = 0;
 	if (!tdrv_used(t, 0, &id, &l))
 		l = 0xdead;
@@ -74,11 +67,7 @@ static void fill(u8 *p, size_t n, u8 seed)
 
 TEST(virtio_blk_config_space)
 {
-	struct tdrv t;
-	struct vm *vm = blk_up(&t, (8 << 20) + 100, false); /* partial sector at the end */
-	CHECK(vm);
-	if (!vm)
-		return;
+	TDRV_UP(t, vm, blk_up(&t, (8 << 20) + 100, false)); /* partial sector at the end */
 	u64 v;
 	tdrv_access(&t, 0x100, 8, false, &v);
 	CHECK_EQ(v, (8 << 20) / 512);
@@ -94,11 +83,7 @@ TEST(virtio_blk_config_space)
 
 TEST(virtio_blk_write_then_read)
 {
-	struct tdrv t;
-	struct vm *vm = blk_up(&t, 1 << 20, false);
-	CHECK(vm);
-	if (!vm)
-		return;
+	TDRV_UP(t, vm, blk_up(&t, 1 << 20, false));
 	u32 used;
 	gpa_t w = tdrv_alloc(&t, 4096), r = tdrv_alloc(&t, 4096);
 	fill(tdrv_ptr(&t, w), 4096, 3);
@@ -115,18 +100,13 @@ TEST(virtio_blk_write_then_read)
 /* Any layout (VERSION_1): header split over descriptors, status sharing the data's. */
 TEST(virtio_blk_any_layout)
 {
-	struct tdrv t;
-	struct vm *vm = blk_up(&t, 1 << 20, false);
-	CHECK(vm);
-	if (!vm)
-		return;
+	TDRV_UP(t, vm, blk_up(&t, 1 << 20, false));
 	fill(fake.disk[0] + 512, 512, 9);
 	gpa_t h = tdrv_alloc(&t, 16), io = tdrv_alloc(&t, 513);
 	duo_put_le32(tdrv_ptr(&t, h), T_IN);
 	duo_put_le64(tdrv_ptr(&t, h + 8), 1);
 	struct tdrv_buf b[3] = { { h, 5, false }, { h + 5, 11, false }, { io, 513, true } };
-	tdrv_submit(&t, 0, tdrv_chain(&t, 0, 0, b, 3));
-	tdrv_notify(&t, 0);
+	tdrv_kick(&t, 0, tdrv_chain(&t, 0, 0, b, 3));
 	u8 *p = tdrv_ptr(&t, io);
 	CHECK_EQ(memcmp(p, fake.disk[0] + 512, 512), 0);
 	CHECK_EQ(p[512], S_OK);
@@ -135,11 +115,7 @@ TEST(virtio_blk_any_layout)
 
 TEST(virtio_blk_indirect_request)
 {
-	struct tdrv t;
-	struct vm *vm = blk_up(&t, 1 << 20, false);
-	CHECK(vm);
-	if (!vm)
-		return;
+	TDRV_UP(t, vm, blk_up(&t, 1 << 20, false));
 	gpa_t h = tdrv_alloc(&t, 16), d = tdrv_alloc(&t, 1024), st = tdrv_alloc(&t, 1);
 	gpa_t table = tdrv_alloc(&t, 4 * 16);
 	fill(tdrv_ptr(&t, d), 1024, 1);
@@ -150,8 +126,7 @@ TEST(virtio_blk_indirect_request)
 	tdrv_desc_at(&t, table, 2, d + 512, 512, VIRTQ_DESC_F_NEXT, 3);
 	tdrv_desc_at(&t, table, 3, st, 1, VIRTQ_DESC_F_WRITE, 0);
 	tdrv_desc(&t, 0, 0, table, 64, VIRTQ_DESC_F_INDIRECT, 0);
-	tdrv_submit(&t, 0, 0);
-	tdrv_notify(&t, 0);
+	tdrv_kick(&t, 0, 0);
 	CHECK_EQ(*(u8 *)tdrv_ptr(&t, st), S_OK);
 	CHECK_EQ(memcmp(fake.disk[0] + 2048, tdrv_ptr(&t, d), 1024), 0);
 	tdrv_vm_free(vm);
@@ -159,11 +134,7 @@ TEST(virtio_blk_indirect_request)
 
 TEST(virtio_blk_flush_and_sticky_failure)
 {
-	struct tdrv t;
-	struct vm *vm = blk_up(&t, 1 << 20, false);
-	CHECK(vm);
-	if (!vm)
-		return;
+	TDRV_UP(t, vm, blk_up(&t, 1 << 20, false));
 	CHECK_EQ(req(&t, T_FLUSH, 0, 0, 0, false, NULL), S_OK);
 	CHECK_EQ(fake.flush_calls, 1);
 	fake.blk_fail = DUO_EIO;
@@ -181,11 +152,7 @@ TEST(virtio_blk_flush_and_sticky_failure)
 
 TEST(virtio_blk_host_write_error_is_ioerr)
 {
-	struct tdrv t;
-	struct vm *vm = blk_up(&t, 1 << 20, false);
-	CHECK(vm);
-	if (!vm)
-		return;
+	TDRV_UP(t, vm, blk_up(&t, 1 << 20, false));
 	gpa_t w = tdrv_alloc(&t, 512);
 	fake.blk_fail = DUO_EIO; /* disk full / EIO */
 	CHECK_EQ(req(&t, T_OUT, 0, w, 512, false, NULL), S_IOERR);
@@ -197,11 +164,7 @@ TEST(virtio_blk_host_write_error_is_ioerr)
 
 TEST(virtio_blk_get_id)
 {
-	struct tdrv t;
-	struct vm *vm = blk_up(&t, 1 << 20, false);
-	CHECK(vm);
-	if (!vm)
-		return;
+	TDRV_UP(t, vm, blk_up(&t, 1 << 20, false));
 	u32 used;
 	gpa_t id = tdrv_alloc(&t, 20);
 	CHECK_EQ(req(&t, T_GET_ID, 0, id, 20, true, &used), S_OK);
@@ -212,11 +175,7 @@ TEST(virtio_blk_get_id)
 
 TEST(virtio_blk_readonly)
 {
-	struct tdrv t;
-	struct vm *vm = blk_up(&t, 1 << 20, true);
-	CHECK(vm);
-	if (!vm)
-		return;
+	TDRV_UP(t, vm, blk_up(&t, 1 << 20, true));
 	CHECK(t.dev->driver_features & DUO_BIT(5));   /* RO offered and taken */
 	CHECK(!(t.dev->host_features & DUO_BIT(13))); /* no discard on a RO disk */
 	fill(fake.disk[0], 512, 5);
@@ -243,11 +202,7 @@ static u8 dwz(struct tdrv *t, u32 type, u64 sector, u32 n, u32 flags)
 
 TEST(virtio_blk_discard_and_write_zeroes)
 {
-	struct tdrv t;
-	struct vm *vm = blk_up(&t, 1 << 20, false);
-	CHECK(vm);
-	if (!vm)
-		return;
+	TDRV_UP(t, vm, blk_up(&t, 1 << 20, false));
 	memset(fake.disk[0], 0xaa, 1 << 20);
 	CHECK_EQ(dwz(&t, T_WZ, 2, 3, 1), S_OK);
 	CHECK_EQ(fake.disk[0][2 * 512 - 1], 0xaa);
@@ -269,11 +224,7 @@ TEST(virtio_blk_discard_and_write_zeroes)
 /* HOSTILE 10: past the end, unknown types, bad sizes; the image never grows. */
 TEST(virtio_blk_hostile_requests)
 {
-	struct tdrv t;
-	struct vm *vm = blk_up(&t, 1 << 20, false); /* 2048 sectors */
-	CHECK(vm);
-	if (!vm)
-		return;
+	TDRV_UP(t, vm, blk_up(&t, 1 << 20, false)); /* 2048 sectors */
 	gpa_t buf = tdrv_alloc(&t, 8192);
 	CHECK_EQ(req(&t, T_IN, 2048, buf, 512, true, NULL), S_IOERR);
 	CHECK_EQ(req(&t, T_OUT, 2047, buf, 1024, false, NULL), S_IOERR);
@@ -289,8 +240,7 @@ TEST(virtio_blk_hostile_requests)
 	/* Header shorter than 16 bytes. */
 	gpa_t h = tdrv_alloc(&t, 8), st = tdrv_alloc(&t, 1);
 	struct tdrv_buf b[2] = { { h, 8, false }, { st, 1, true } };
-	tdrv_submit(&t, 0, tdrv_chain(&t, 0, 0, b, 2));
-	tdrv_notify(&t, 0);
+	tdrv_kick(&t, 0, tdrv_chain(&t, 0, 0, b, 2));
 	CHECK_EQ(*(u8 *)tdrv_ptr(&t, st), S_IOERR);
 	tdrv_vm_free(vm);
 }
@@ -315,18 +265,13 @@ TEST(virtio_blk_oversize_request)
 /* HOSTILE 10: the status byte must be device-writable; without one, NEEDS_RESET. */
 TEST(virtio_blk_readonly_status_buffer)
 {
-	struct tdrv t;
-	struct vm *vm = blk_up(&t, 1 << 20, false);
-	CHECK(vm);
-	if (!vm)
-		return;
+	TDRV_UP(t, vm, blk_up(&t, 1 << 20, false));
 	gpa_t h = tdrv_alloc(&t, 16), d = tdrv_alloc(&t, 512), st = tdrv_alloc(&t, 1);
 	duo_put_le32(tdrv_ptr(&t, h), T_OUT);
 	*(u8 *)tdrv_ptr(&t, st) = NO_STATUS;
 	memset(tdrv_ptr(&t, d), 0x55, 512);
 	struct tdrv_buf b[3] = { { h, 16, false }, { d, 512, false }, { st, 1, false } };
-	tdrv_submit(&t, 0, tdrv_chain(&t, 0, 0, b, 3));
-	tdrv_notify(&t, 0);
+	tdrv_kick(&t, 0, tdrv_chain(&t, 0, 0, b, 3));
 	CHECK(tdrv_rd(&t, VIRTIO_MMIO_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
 	CHECK_EQ(*(u8 *)tdrv_ptr(&t, st), NO_STATUS);
 	CHECK_EQ(fake.disk[0][0], 0); /* nothing was written either */

@@ -7,8 +7,11 @@
 #ifndef DUO_TEST_VIRTIO_DRV_H
 #define DUO_TEST_VIRTIO_DRV_H
 
+#include <duo/err.h>
 #include <duo/virtio.h>
 #include <duo/vm.h>
+
+#include "harness.h"
 
 #define TDRV_RING_BASE (PLAT_RAM_BASE + 0x10000) /* queue q at + q * 0x4000 */
 #define TDRV_HEAP_BASE (PLAT_RAM_BASE + 0x100000)
@@ -62,6 +65,13 @@ void tdrv_submit(struct tdrv *t, u32 q, u16 head);
 void tdrv_set_avail_idx(struct tdrv *t, u32 q, u16 idx);
 void tdrv_notify(struct tdrv *t, u32 q);
 
+/* tdrv_kick - tdrv_submit then tdrv_notify: offer the chain at head and ring the bell. */
+static inline void tdrv_kick(struct tdrv *t, u32 q, u16 head)
+{
+	tdrv_submit(t, q, head);
+	tdrv_notify(t, q);
+}
+
 /* tdrv_used - take the next used element: 1 and id/len, or 0 if none. */
 int tdrv_used(struct tdrv *t, u32 q, u32 *id, u32 *len);
 u16 tdrv_used_idx(struct tdrv *t, u32 q);
@@ -88,5 +98,39 @@ u16 tdrv_chain(struct tdrv *t, u32 q, u16 first, const struct tdrv_buf *b, unsig
 /* Test-wide helpers: a VM with one disk of `bytes` (fake.disk[0]); a blk driven up. */
 struct vm *tdrv_vm_with_disk(u64 bytes, bool readonly);
 void tdrv_vm_free(struct vm *vm);
+
+/*
+ * tdrv_up - put a device of type `id` in slot 0 of vm (VIRTIO_ID_BLOCK on disk 0,
+ * VIRTIO_ID_CONSOLE, VIRTIO_ID_RNG) and bring it up: tdrv_init(t, dev, want, num).
+ * vm may be NULL (a failed fake_vm); on any failure vm is freed and NULL returned.
+ */
+static inline struct vm *tdrv_up(struct tdrv *t, struct vm *vm, u32 id, u64 want, u16 num)
+{
+	int err = DUO_EINVAL;
+	if (vm && id == VIRTIO_ID_BLOCK)
+		err = virtio_blk_attach(vm, 0);
+	else if (vm && id == VIRTIO_ID_CONSOLE)
+		err = virtio_console_attach(vm);
+	else if (vm && id == VIRTIO_ID_RNG)
+		err = virtio_rng_attach(vm);
+	if (err) {
+		tdrv_vm_free(vm);
+		return NULL;
+	}
+	tdrv_init(t, vm->virtio[0], want, num);
+	return vm;
+}
+
+/*
+ * TDRV_UP - the first line of a test that drives a device: declares `struct tdrv t` and
+ * `vm` = up, an expression that may use &t (a tdrv_up call, or a file's wrapper of one).
+ * A NULL VM is a failed CHECK and the test returns (a failure, not a crash).
+ */
+#define TDRV_UP(t, vm, up)                                                          \
+	struct tdrv t;                                                              \
+	struct vm *vm = (up);                                                       \
+	CHECK(vm != NULL);                                                          \
+	if (!vm)                                                                    \
+		return
 
 #endif

@@ -22,13 +22,7 @@
 
 static struct vm *rng_up(struct tdrv *t, u64 features, u16 num)
 {
-	struct vm *vm = fake_vm(16, 1);
-	if (!vm || virtio_rng_attach(vm)) {
-		fake_vm_free(vm);
-		return NULL;
-	}
-	tdrv_init(t, vm->virtio[0], features, num);
-	return vm;
+	return tdrv_up(t, fake_vm(16, 1), VIRTIO_ID_RNG, features, num);
 }
 
 static bool broken(struct tdrv *t)
@@ -39,17 +33,12 @@ static bool broken(struct tdrv *t)
 /* A well-formed chain of three writable buffers is filled across all three. */
 TEST(virtq_chain_fills_every_segment)
 {
-	struct tdrv t;
-	struct vm *vm = rng_up(&t, ALL, 8);
-	CHECK(vm);
-	if (!vm)
-		return;
+	TDRV_UP(t, vm, rng_up(&t, ALL, 8));
 	struct tdrv_buf b[3] = { { tdrv_alloc(&t, 8), 8, true },
 				 { tdrv_alloc(&t, 100), 100, true },
 				 { tdrv_alloc(&t, 3), 3, true } };
 	u32 id, len;
-	tdrv_submit(&t, 0, tdrv_chain(&t, 0, 2, b, 3));
-	tdrv_notify(&t, 0);
+	tdrv_kick(&t, 0, tdrv_chain(&t, 0, 2, b, 3));
 	CHECK_EQ(tdrv_used(&t, 0, &id, &len), 1);
 	CHECK_EQ(id, 2);
 	CHECK_EQ(len, 111);
@@ -62,16 +51,11 @@ TEST(virtq_chain_fills_every_segment)
 /* HOSTILE 1: a next loop, and a chain longer than the queue. */
 TEST(virtq_hostile_next_loop)
 {
-	struct tdrv t;
-	struct vm *vm = rng_up(&t, ALL, 8);
-	CHECK(vm);
-	if (!vm)
-		return;
+	TDRV_UP(t, vm, rng_up(&t, ALL, 8));
 	gpa_t buf = tdrv_alloc(&t, 16);
 	tdrv_desc(&t, 0, 0, buf, 16, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
 	tdrv_desc(&t, 0, 1, buf, 16, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 0);
-	tdrv_submit(&t, 0, 0);
-	tdrv_notify(&t, 0);
+	tdrv_kick(&t, 0, 0);
 	CHECK(broken(&t));
 	CHECK_EQ(tdrv_used_idx(&t, 0), 0);
 	CHECK(tdrv_irq(&t)); /* config-change interrupt */
@@ -79,8 +63,7 @@ TEST(virtq_hostile_next_loop)
 	/* Self-loop on one descriptor, after a reset. */
 	tdrv_init(&t, t.dev, ALL, 8);
 	tdrv_desc(&t, 0, 3, buf, 16, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 3);
-	tdrv_submit(&t, 0, 3);
-	tdrv_notify(&t, 0);
+	tdrv_kick(&t, 0, 3);
 	CHECK(broken(&t));
 	tdrv_vm_free(vm);
 }
@@ -88,17 +71,12 @@ TEST(virtq_hostile_next_loop)
 /* A chain of exactly QueueNum buffers is fine; one more hop is not (via indirect). */
 TEST(virtq_chain_length_limit_is_queue_size)
 {
-	struct tdrv t;
-	struct vm *vm = rng_up(&t, ALL, 8);
-	CHECK(vm);
-	if (!vm)
-		return;
+	TDRV_UP(t, vm, rng_up(&t, ALL, 8));
 	gpa_t buf = tdrv_alloc(&t, 4);
 	for (u16 i = 0; i < 8; i++)
 		tdrv_desc(&t, 0, i, buf, 4, VIRTQ_DESC_F_WRITE | (i < 7 ? VIRTQ_DESC_F_NEXT : 0),
 			  i + 1);
-	tdrv_submit(&t, 0, 0);
-	tdrv_notify(&t, 0);
+	tdrv_kick(&t, 0, 0);
 	CHECK(!broken(&t));
 	CHECK_EQ(tdrv_used_idx(&t, 0), 1);
 	/* Indirect table of 9 entries in a queue of 8. */
@@ -107,8 +85,7 @@ TEST(virtq_chain_length_limit_is_queue_size)
 		tdrv_desc_at(&t, table, i, buf, 4,
 			     VIRTQ_DESC_F_WRITE | (i < 8 ? VIRTQ_DESC_F_NEXT : 0), i + 1);
 	tdrv_desc(&t, 0, 0, table, 9 * 16, VIRTQ_DESC_F_INDIRECT, 0);
-	tdrv_submit(&t, 0, 0);
-	tdrv_notify(&t, 0);
+	tdrv_kick(&t, 0, 0);
 	CHECK(broken(&t));
 	CHECK_EQ(tdrv_used_idx(&t, 0), 1);
 	tdrv_vm_free(vm);
@@ -117,21 +94,15 @@ TEST(virtq_chain_length_limit_is_queue_size)
 /* HOSTILE 2: head or next index >= queue size. */
 TEST(virtq_hostile_index_out_of_range)
 {
-	struct tdrv t;
-	struct vm *vm = rng_up(&t, ALL, 8);
-	CHECK(vm);
-	if (!vm)
-		return;
-	tdrv_submit(&t, 0, 8);
-	tdrv_notify(&t, 0);
+	TDRV_UP(t, vm, rng_up(&t, ALL, 8));
+	tdrv_kick(&t, 0, 8);
 	CHECK(broken(&t));
 	CHECK(strstr(fake.last_log, "head 8 out of range") != NULL);
 
 	tdrv_init(&t, t.dev, ALL, 8);
 	gpa_t buf = tdrv_alloc(&t, 16);
 	tdrv_desc(&t, 0, 0, buf, 16, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 0xffff);
-	tdrv_submit(&t, 0, 0);
-	tdrv_notify(&t, 0);
+	tdrv_kick(&t, 0, 0);
 	CHECK(broken(&t));
 	CHECK_EQ(tdrv_used_idx(&t, 0), 0);
 	tdrv_vm_free(vm);
@@ -140,11 +111,7 @@ TEST(virtq_hostile_index_out_of_range)
 /* HOSTILE 3: buffers that wrap, pass the end of RAM, or point at MMIO. */
 TEST(virtq_hostile_buffer_addresses)
 {
-	struct tdrv t;
-	struct vm *vm = rng_up(&t, ALL, 8);
-	CHECK(vm);
-	if (!vm)
-		return;
+	TDRV_UP(t, vm, rng_up(&t, ALL, 8));
 	u64 end = PLAT_RAM_BASE + vm->ram_size;
 	struct {
 		u64 addr;
@@ -161,16 +128,14 @@ TEST(virtq_hostile_buffer_addresses)
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		tdrv_init(&t, t.dev, ALL, 8);
 		tdrv_desc(&t, 0, 0, bad[i].addr, bad[i].len, VIRTQ_DESC_F_WRITE, 0);
-		tdrv_submit(&t, 0, 0);
-		tdrv_notify(&t, 0);
+		tdrv_kick(&t, 0, 0);
 		CHECK(broken(&t));
 		CHECK_EQ(tdrv_used_idx(&t, 0), 0);
 	}
 	/* The last byte of RAM is a fine buffer. */
 	tdrv_init(&t, t.dev, ALL, 8);
 	tdrv_desc(&t, 0, 0, end - 1, 1, VIRTQ_DESC_F_WRITE, 0);
-	tdrv_submit(&t, 0, 0);
-	tdrv_notify(&t, 0);
+	tdrv_kick(&t, 0, 0);
 	CHECK(!broken(&t));
 	CHECK_EQ(tdrv_used_idx(&t, 0), 1);
 	tdrv_vm_free(vm);
@@ -179,22 +144,16 @@ TEST(virtq_hostile_buffer_addresses)
 /* HOSTILE 4: len 0 and len ~4 GiB. */
 TEST(virtq_hostile_lengths)
 {
-	struct tdrv t;
-	struct vm *vm = rng_up(&t, ALL, 8);
-	CHECK(vm);
-	if (!vm)
-		return;
+	TDRV_UP(t, vm, rng_up(&t, ALL, 8));
 	u32 id, len;
 	gpa_t buf = tdrv_alloc(&t, 16);
 	tdrv_desc(&t, 0, 0, buf, 0, VIRTQ_DESC_F_WRITE, 0);
-	tdrv_submit(&t, 0, 0);
-	tdrv_notify(&t, 0);
+	tdrv_kick(&t, 0, 0);
 	CHECK(!broken(&t));
 	CHECK_EQ(tdrv_used(&t, 0, &id, &len), 1);
 	CHECK_EQ(len, 0);
 	tdrv_desc(&t, 0, 0, buf, 0xffffffffu, VIRTQ_DESC_F_WRITE, 0);
-	tdrv_submit(&t, 0, 0);
-	tdrv_notify(&t, 0);
+	tdrv_kick(&t, 0, 0);
 	CHECK(broken(&t)); /* 4 GiB is not in a 16 MiB guest */
 	tdrv_vm_free(vm);
 }
@@ -202,19 +161,14 @@ TEST(virtq_hostile_lengths)
 /* HOSTILE 5: indirect tables that are malformed or not negotiated. */
 TEST(virtq_hostile_indirect)
 {
-	struct tdrv t;
-	struct vm *vm = rng_up(&t, ALL, 8);
-	CHECK(vm);
-	if (!vm)
-		return;
+	TDRV_UP(t, vm, rng_up(&t, ALL, 8));
 	gpa_t buf = tdrv_alloc(&t, 16), table = tdrv_alloc(&t, 64), inner = tdrv_alloc(&t, 16);
 	u32 id, len;
 	/* A good one first: two entries. */
 	tdrv_desc_at(&t, table, 0, buf, 8, VIRTQ_DESC_F_WRITE | VIRTQ_DESC_F_NEXT, 1);
 	tdrv_desc_at(&t, table, 1, buf + 8, 8, VIRTQ_DESC_F_WRITE, 0);
 	tdrv_desc(&t, 0, 5, table, 32, VIRTQ_DESC_F_INDIRECT, 0);
-	tdrv_submit(&t, 0, 5);
-	tdrv_notify(&t, 0);
+	tdrv_kick(&t, 0, 5);
 	CHECK(!broken(&t));
 	CHECK_EQ(tdrv_used(&t, 0, &id, &len), 1);
 	CHECK_EQ(id, 5);
@@ -244,8 +198,7 @@ TEST(virtq_hostile_indirect)
 				     2);
 		tdrv_desc(&t, 0, 0, table, bad[i].len, bad[i].flags, 1);
 		tdrv_desc(&t, 0, 1, buf, 8, VIRTQ_DESC_F_WRITE, 0);
-		tdrv_submit(&t, 0, 0);
-		tdrv_notify(&t, 0);
+		tdrv_kick(&t, 0, 0);
 		CHECK(broken(&t));
 		CHECK_EQ(tdrv_used_idx(&t, 0), 0);
 	}
@@ -253,8 +206,7 @@ TEST(virtq_hostile_indirect)
 	tdrv_init(&t, t.dev, NO_INDIRECT, 8);
 	tdrv_desc_at(&t, table, 0, buf, 8, VIRTQ_DESC_F_WRITE, 0);
 	tdrv_desc(&t, 0, 0, table, 16, VIRTQ_DESC_F_INDIRECT, 0);
-	tdrv_submit(&t, 0, 0);
-	tdrv_notify(&t, 0);
+	tdrv_kick(&t, 0, 0);
 	CHECK(broken(&t));
 	tdrv_vm_free(vm);
 }
@@ -262,11 +214,7 @@ TEST(virtq_hostile_indirect)
 /* HOSTILE 6: avail.idx jumps by more than the queue size: broken, nothing replayed. */
 TEST(virtq_hostile_avail_jump)
 {
-	struct tdrv t;
-	struct vm *vm = rng_up(&t, ALL, 8);
-	CHECK(vm);
-	if (!vm)
-		return;
+	TDRV_UP(t, vm, rng_up(&t, ALL, 8));
 	gpa_t buf = tdrv_alloc(&t, 16);
 	for (u16 i = 0; i < 8; i++)
 		tdrv_desc(&t, 0, i, buf, 16, VIRTQ_DESC_F_WRITE, 0);
@@ -292,11 +240,7 @@ TEST(virtq_hostile_avail_jump)
 /* HOSTILE 7: a flood without reaping: completions stay bounded, nothing is allocated. */
 TEST(virtq_hostile_flood_without_reaping)
 {
-	struct tdrv t;
-	struct vm *vm = rng_up(&t, ALL, 4);
-	CHECK(vm);
-	if (!vm)
-		return;
+	TDRV_UP(t, vm, rng_up(&t, ALL, 4));
 	gpa_t buf = tdrv_alloc(&t, 16);
 	for (u16 i = 0; i < 4; i++)
 		tdrv_desc(&t, 0, i, buf, 16, VIRTQ_DESC_F_WRITE, 0);
@@ -319,14 +263,9 @@ TEST(virtq_hostile_flood_without_reaping)
 /* Readable after writable is out of order (2.7.4.2). */
 TEST(virtq_readable_after_writable_rejected)
 {
-	struct tdrv t;
-	struct vm *vm = rng_up(&t, ALL, 8);
-	CHECK(vm);
-	if (!vm)
-		return;
+	TDRV_UP(t, vm, rng_up(&t, ALL, 8));
 	struct tdrv_buf b[2] = { { tdrv_alloc(&t, 8), 8, true }, { tdrv_alloc(&t, 8), 8, false } };
-	tdrv_submit(&t, 0, tdrv_chain(&t, 0, 0, b, 2));
-	tdrv_notify(&t, 0);
+	tdrv_kick(&t, 0, tdrv_chain(&t, 0, 0, b, 2));
 	CHECK(broken(&t));
 	tdrv_vm_free(vm);
 }
@@ -335,32 +274,24 @@ TEST(virtq_readable_after_writable_rejected)
  * avail_event so the driver knows when to notify. */
 TEST(virtq_event_idx_suppresses_interrupts)
 {
-	struct tdrv t;
-	struct vm *vm = rng_up(&t, ALL, 8);
-	CHECK(vm);
-	if (!vm)
-		return;
+	TDRV_UP(t, vm, rng_up(&t, ALL, 8));
 	CHECK(virtio_has_feature(t.dev, VIRTIO_F_RING_EVENT_IDX));
 	gpa_t buf = tdrv_alloc(&t, 16);
 	for (u16 i = 0; i < 8; i++)
 		tdrv_desc(&t, 0, i, buf, 16, VIRTQ_DESC_F_WRITE, 0);
 	tdrv_set_used_event(&t, 0, 2); /* "interrupt me when used passes entry 2" */
 	tdrv_submit(&t, 0, 0);
-	tdrv_submit(&t, 0, 1);
-	tdrv_notify(&t, 0);
+	tdrv_kick(&t, 0, 1);
 	CHECK_EQ(tdrv_used_idx(&t, 0), 2);
 	CHECK(!tdrv_irq(&t));
 	CHECK_EQ(tdrv_avail_event(&t, 0), 2);
-	tdrv_submit(&t, 0, 2);
-	tdrv_notify(&t, 0);
+	tdrv_kick(&t, 0, 2);
 	CHECK(tdrv_irq(&t)); /* entry 2 used */
 	tdrv_wr(&t, VIRTIO_MMIO_INTERRUPT_ACK, VIRTIO_INT_USED);
-	tdrv_submit(&t, 0, 3);
-	tdrv_notify(&t, 0);
+	tdrv_kick(&t, 0, 3);
 	CHECK(!tdrv_irq(&t)); /* used_event still 2: no more */
 	tdrv_set_used_event(&t, 0, 4);
-	tdrv_submit(&t, 0, 4);
-	tdrv_notify(&t, 0);
+	tdrv_kick(&t, 0, 4);
 	CHECK(tdrv_irq(&t));
 	CHECK_EQ(tdrv_avail_event(&t, 0), 5);
 	tdrv_vm_free(vm);
@@ -368,22 +299,16 @@ TEST(virtq_event_idx_suppresses_interrupts)
 
 TEST(virtq_no_interrupt_flag_without_event_idx)
 {
-	struct tdrv t;
-	struct vm *vm = rng_up(&t, NO_EVENT, 8);
-	CHECK(vm);
-	if (!vm)
-		return;
+	TDRV_UP(t, vm, rng_up(&t, NO_EVENT, 8));
 	gpa_t buf = tdrv_alloc(&t, 16);
 	tdrv_desc(&t, 0, 0, buf, 16, VIRTQ_DESC_F_WRITE, 0);
 	tdrv_set_avail_flags(&t, 0, VIRTQ_AVAIL_F_NO_INTERRUPT);
-	tdrv_submit(&t, 0, 0);
-	tdrv_notify(&t, 0);
+	tdrv_kick(&t, 0, 0);
 	CHECK_EQ(tdrv_used_idx(&t, 0), 1);
 	CHECK(!tdrv_irq(&t));
 	CHECK_EQ(tdrv_avail_event(&t, 0), 0); /* not written without EVENT_IDX */
 	tdrv_set_avail_flags(&t, 0, 0);
-	tdrv_submit(&t, 0, 0);
-	tdrv_notify(&t, 0);
+	tdrv_kick(&t, 0, 0);
 	CHECK(tdrv_irq(&t));
 	tdrv_vm_free(vm);
 }
@@ -410,19 +335,14 @@ static void *flip(void *arg)
 
 TEST(virtq_hostile_descriptor_rewritten_concurrently)
 {
-	struct tdrv t;
-	struct vm *vm = rng_up(&t, ALL, 8);
-	CHECK(vm);
-	if (!vm)
-		return;
+	TDRV_UP(t, vm, rng_up(&t, ALL, 8));
 	struct flipper f = { tdrv_ptr(&t, t.q[0].desc), tdrv_alloc(&t, 16),
 			     PLAT_RAM_BASE + vm->ram_size - 8, 0 };
 	pthread_t th;
 	CHECK_EQ(pthread_create(&th, NULL, flip, &f), 0);
 	int resets = 0;
 	for (int i = 0; i < 20000; i++) {
-		tdrv_submit(&t, 0, 0);
-		tdrv_notify(&t, 0);
+		tdrv_kick(&t, 0, 0);
 		if (broken(&t)) {
 			resets++;
 			tdrv_init(&t, t.dev, ALL, 8);
