@@ -10,9 +10,10 @@
  *     decoded and replayed on the VM's MMIO bus, and one no device accepts (a hole, a
  *     straddle, an FP or atomic access) becomes an access fault in the guest; anywhere
  *     else outside RAM the VM is stopped with the reason logged - others never notice;
- *   - virtual instruction: WFI (when hstatus.VTW traps it) yields the hart; stimecmp is
- *     emulated when the board lacks Sstc; anything else becomes an illegal-instruction
- *     exception in the guest (PITFALLS 6).
+ *   - virtual instruction: from VS, WFI (when hstatus.VTW traps it) yields the hart and
+ *     stimecmp is emulated when the board lacks Sstc; anything else, and everything
+ *     from VU (a U-mode wfi included), becomes an illegal-instruction exception in the
+ *     guest (PITFALLS 6).
  * Exceptions OpenSBI redirects here that the guest should see are passed on to VS.
  */
 #include <duo/err.h>
@@ -220,6 +221,14 @@ static enum t1_exit do_virtual_insn(struct t1_vcpu *c)
 	 * as the hfence.vvma before it), and acting on the wrong one would skip code. */
 	if (!fetch_insn(c, &insn))
 		return T1_CONTINUE;
+	if (!(x->sstatus & SSTATUS_SPP)) {
+		/* From VU-mode: a U-mode wfi (QEMU raises cause 22 for it whatever VTW says),
+		 * CSR or S instruction. On a machine without H that is an illegal instruction
+		 * to S, so the guest's S-mode gets one; a wfi is never a wait here (with no
+		 * interrupt enabled it would block the vCPU for good, HOSTILE 24). */
+		t1_inject_exception(c, EXC_ILLEGAL_INST, insn);
+		return T1_CONTINUE;
+	}
 	if (insn == INSN_WFI) {
 		c->tvm->n_wfi++;
 		x->sepc += 4;

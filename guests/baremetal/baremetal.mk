@@ -13,7 +13,7 @@ BM_LDFLAGS := -nostdlib -static -Wl,--no-relax -Wl,-T,$(BM_DIR)/link.ld -Wl,--bu
 BM_RT_OBJ := $(patsubst $(BM_DIR)/%.c,$(BM_OUT)/obj/%.o,$(wildcard $(BM_DIR)/rt/*.c)) \
 	$(BM_OUT)/obj/rt/start.o
 BM_GUESTS := sbi timer smp uart_plic hostile_mmio hostile_sbi hostile_spin hostile_wfi victim \
-	hostile_virtio
+	hostile_virtio progress hostile_csr hostile_gpa
 BM_IMAGES := $(BM_GUESTS:%=$(BM_OUT)/%.elf)
 
 .PHONY: baremetal
