@@ -279,20 +279,26 @@ static void mark_code_page(struct rv_state *st, u64 pa)
 }
 
 /* What a newly claimed decoded page starts as: every slot undecoded with its offset,
- * then the two end-of-page sentinels. Built once, copied on every fill. */
+ * then the two end-of-page sentinels. Built once, copied on every fill.
+ *
+ * Built before main runs, while the process has one thread: it used to be built by the
+ * first vCPU to need it, and when two VMs started at the same moment a second builder
+ * cleared the template (the compiler's memset) while the first was already copying it -
+ * that VM then ran garbage from its first page and died without a word. */
+static struct rv_insn fresh_tmpl[RV_DPAGE_INSNS + 2];
+
+__attribute__((constructor)) static void fresh_build(void)
+{
+	for (unsigned i = 0; i < RV_DPAGE_INSNS + 2; i++)
+		fresh_tmpl[i] = (struct rv_insn){
+			.op = i < RV_DPAGE_INSNS ? RV_OP_UNDECODED : RV_OP_PAGE_END,
+			.off = (u16)(2 * i),
+		};
+}
+
 static const struct rv_insn *fresh_page(void)
 {
-	static struct rv_insn tmpl[RV_DPAGE_INSNS + 2];
-	static bool built;
-	if (!__atomic_load_n(&built, __ATOMIC_ACQUIRE)) {
-		for (unsigned i = 0; i < RV_DPAGE_INSNS + 2; i++)
-			tmpl[i] = (struct rv_insn){
-				.op = i < RV_DPAGE_INSNS ? RV_OP_UNDECODED : RV_OP_PAGE_END,
-				.off = (u16)(2 * i),
-			};
-		__atomic_store_n(&built, true, __ATOMIC_RELEASE);
-	}
-	return tmpl;
+	return fresh_tmpl;
 }
 
 struct rv_dpage *rv_fetch_page(struct rv_cpu *c, u64 pc)
