@@ -117,7 +117,7 @@ void netsw_rate_of_mbit(u32 mbit, u64 *bytes_per_s, u64 *burst)
 {
 	u64 r = (u64)DUO_MIN(mbit, NETSW_MAX_MBIT) * 125000;
 	*bytes_per_s = r;
-	*burst = DUO_MIN(DUO_MAX(r / 20, (u64)64 << 10), (u64)4 << 20);
+	*burst = DUO_MIN(DUO_MAX(r / 50, (u64)32 << 10), (u64)4 << 20);
 }
 
 static void set_rate_locked(struct netsw_port *p, u64 rate, u64 burst)

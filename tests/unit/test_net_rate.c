@@ -76,13 +76,15 @@ TEST(net_rate_of_mbit_burst_bounds)
 	u64 r, b;
 	netsw_rate_of_mbit(8, &r, &b);
 	CHECK_EQ(r, 1000000);
-	CHECK_EQ(b, 64 << 10); /* 50 ms = 50000 B, raised to 64 KiB */
+	CHECK_EQ(b, 32 << 10); /* 20 ms = 20000 B, raised to 32 KiB */
 	netsw_rate_of_mbit(100, &r, &b);
 	CHECK_EQ(r, 12500000);
-	CHECK_EQ(b, 12500000 / 20);
+	CHECK_EQ(b, 12500000 / 50);
 	netsw_rate_of_mbit(1000, &r, &b);
 	CHECK_EQ(r, 125000000);
-	CHECK_EQ(b, 4 << 20); /* 6.25 MB, capped */
+	CHECK_EQ(b, 125000000 / 50);
+	netsw_rate_of_mbit(2000, &r, &b);
+	CHECK_EQ(b, 4 << 20); /* 5 MB, capped */
 	netsw_rate_of_mbit(NETSW_MAX_MBIT, &r, &b);
 	CHECK_EQ(b, 4 << 20);
 	netsw_rate_of_mbit(0, &r, &b);
@@ -218,9 +220,9 @@ static u64 blast(struct card *a, struct card *b, int ms)
 	return b ? got : host_frames - host0;
 }
 
-/* What an 8 Mbit/s card may send in one second of 1000-byte frames: the 64 KiB bucket
+/* What an 8 Mbit/s card may send in one second of 1000-byte frames: the 32 KiB bucket
  * plus 10^6 bytes, each frame costing FRAME + NETSW_FRAME_COST. */
-#define LIMITED_1S ((64 * 1024 + 1000000) / (FRAME + NETSW_FRAME_COST))
+#define LIMITED_1S ((32 * 1024 + 1000000) / (FRAME + NETSW_FRAME_COST))
 
 TEST(net_rate_switch_card_limited_by_config)
 {

@@ -56,8 +56,9 @@ bool netsw_bucket_take(struct netsw_bucket *b, size_t len, u64 now);
 
 /*
  * netsw_rate_of_mbit - the (bytes/s, burst) pair for a configured rate in Mbit/s
- * (nets[].rate_mbit, docs/config.md): 0 = unlimited; the burst is 50 ms at that rate,
- * at least 64 KiB and at most 4 MiB, so TCP through the limit still fills it.
+ * (nets[].rate_mbit, docs/config.md): 0 = unlimited; the burst is 20 ms at that rate,
+ * at least 32 KiB and at most 4 MiB. (One TCP stream through it got 40-92% of the rate
+ * in bench/bench_io.py runs on a noisy host; a 200 ms bucket did no better.)
  */
 void netsw_rate_of_mbit(u32 mbit, u64 *bytes_per_s, u64 *burst);
 
