@@ -213,6 +213,25 @@ class Console:
             self.returncode = self.proc.poll()
         return self.returncode
 
+    def stopped_for_good(self, name):
+        """The line with which the hypervisor stopped VM `name` after a crash or an
+        isolation violation (type 2 and type 1 wording), if no restart or reboot of it
+        came after; else None. An expect on such a VM fails at once instead of waiting."""
+        if name == "host":
+            return None
+        n = re.escape(name)
+        dead = re.compile(r"^duovisor: \[%s\] crashed.*$|^\[duovisor\] %s: error: stopping.*$"
+                          % (n, n), re.M)
+        back = re.compile(r"^duovisor: \[%s\] rebooting|^\[duovisor\] %s: (re)?start" % (n, n),
+                          re.M)
+        for text in (self.streams["host"].text, self.streams[name].text):
+            last = None
+            for m in dead.finditer(text):
+                last = m
+            if last and not back.search(text, last.end()):
+                return last.group(0).strip()
+        return None
+
     def stream(self, vm):
         return self.streams[vm if vm is not None else self.names[0]]
 
@@ -229,6 +248,17 @@ class Console:
             if left <= 0:
                 raise Timeout("timed out after %.0f s waiting for /%s/ on %s" %
                               (timeout, regex.pattern, st.name))
+            why = self.stopped_for_good(st.name)
+            if why:
+                # its last words may still be on the way (stdout and stderr are two pipes)
+                end = time.monotonic() + 1.0
+                while time.monotonic() < end:
+                    self.pump(0.2)
+                    m = st.search(regex)
+                    if m:
+                        return m
+                raise Timeout("%s stopped (\"%s\") while waiting for /%s/ on it"
+                              % (st.name, why, regex.pattern))
             if self.eof and self.poll_exit() is not None:
                 self.drain()
                 m = st.search(regex)

@@ -63,21 +63,6 @@ def hart_missed(log):
         return False
 
 
-def silent_vm(log, test):
-    """Name of a VM of a multi-VM test that printed not one console line, else None."""
-    if len(test.vms) < 2:
-        return None
-    try:
-        with open(log, errors="replace") as f:
-            text = f.read()
-    except OSError:
-        return None
-    for v in test.vms:
-        if "[%s] " % v.name not in text.replace("input goes to [%s]" % v.name, ""):
-            return v.name
-    return None
-
-
 def run_test(test, machine, logdir, echo):
     """Returns (status, reason, notes, tail) with status PASS / FAIL / SKIP."""
     why = skip_reason(test, machine)
@@ -161,14 +146,7 @@ def main():
             status, reason, notes, tail = "SKIP", why, [], []
         else:
             status, reason, notes, tail = run_test(t, machine, logdir, args.verbose)
-            silent = silent_vm(os.path.join(logdir, t.name + ".log"), t) if status == "FAIL" else None
-            if silent:
-                # Known intermittent bug (seen once in ~10 runs on type 2, not yet found): a
-                # VM of a multi-VM set prints nothing at all. Retry once, say so loudly.
-                print("RETRY %s: VM %s printed nothing - KNOWN INTERMITTENT BUG, see "
-                      "docs/cli.md (%s)" % (t.name, silent, reason))
-                status, reason, notes, tail = run_test(t, machine, logdir, args.verbose)
-            elif status == "FAIL" and hart_missed(os.path.join(logdir, t.name + ".log")):
+            if status == "FAIL" and hart_missed(os.path.join(logdir, t.name + ".log")):
                 # Linux gives a secondary hart 1 s to come online; a loaded 2-core host
                 # running a 4-hart TCG guest can miss that. The guest said so itself:
                 # run the test once more and report that it was retried.
