@@ -310,8 +310,9 @@ def multi_vm_tests():
 
 
 def all_tests():
+    import cases_type1  # type-1 placement and HOSTILE 24/25 tests (imports this module)
     return ([Test("linux_1cpu", [linux_vm(vcpus=1)], linux_steps(1),
                   "Linux boots to the shell on 1 vCPU and answers", budget=400),
              Test("linux_4cpu", [linux_vm(vcpus=4)], linux_steps(4),
                   "Linux boots to the shell on 4 vCPUs and answers", budget=400)]
-            + bare_metal_tests() + multi_vm_tests())
+            + bare_metal_tests() + multi_vm_tests() + cases_type1.all_tests())
