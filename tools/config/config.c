@@ -187,7 +187,7 @@ static bool port_ok(const char *p, const char *end)
 	return v >= 1 && v <= 65535;
 }
 
-/* Empty, or a dotted-quad IPv4 address, in [p, end). */
+/* Empty, or a dotted-quad IPv4 address (decimal parts, no leading zeros), in [p, end). */
 static bool addr_ok(const char *p, const char *end)
 {
 	int parts = 0;
@@ -200,7 +200,8 @@ static bool addr_ok(const char *p, const char *end)
 			v = v * 10 + (*p++ - '0');
 			digits++;
 		}
-		if (!digits || digits > 3 || v > 255)
+		/* no leading zeros: QEMU would read "010" as octal */
+		if (!digits || digits > 3 || v > 255 || (digits > 1 && p[-digits] == '0'))
 			return false;
 		parts++;
 		if (p == end)

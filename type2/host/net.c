@@ -292,75 +292,6 @@ static void *tap_thread(void *arg)
 
 /* ---- setup ----------------------------------------------------------------------------- */
 
-static int parse_addr(const char *s, size_t len, u32 def, u32 *out)
-{
-	char buf[INET_ADDRSTRLEN];
-	struct in_addr a;
-	if (len == 0) {
-		*out = def;
-		return 0;
-	}
-	if (len >= sizeof(buf))
-		return DUO_EINVAL;
-	memcpy(buf, s, len);
-	buf[len] = 0;
-	if (inet_pton(AF_INET, buf, &a) != 1)
-		return DUO_EINVAL;
-	*out = a.s_addr;
-	return 0;
-}
-
-static int parse_port(const char *s, size_t len, u16 *out)
-{
-	unsigned v = 0;
-	if (len == 0 || len > 5)
-		return DUO_EINVAL;
-	for (size_t i = 0; i < len; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return DUO_EINVAL;
-		v = v * 10 + (unsigned)(s[i] - '0');
-	}
-	if (v == 0 || v > 65535)
-		return DUO_EINVAL;
-	*out = (u16)v;
-	return 0;
-}
-
-/* parse_side - "addr:port" (addr may be empty) of length len. */
-static int parse_side(const char *s, size_t len, u32 def, u32 *addr, u16 *port)
-{
-	const char *colon = memchr(s, ':', len);
-	if (!colon)
-		return DUO_EINVAL;
-	size_t alen = (size_t)(colon - s);
-	if (parse_addr(s, alen, def, addr))
-		return DUO_EINVAL;
-	return parse_port(colon + 1, len - alen - 1, port);
-}
-
-int t2_net_parse_hostfwd(const char *rule, struct t2_hostfwd *out)
-{
-	const char *p = rule;
-	memset(out, 0, sizeof(*out));
-	if (!strncmp(p, "tcp:", 4)) {
-		p += 4;
-	} else if (!strncmp(p, "udp:", 4)) {
-		out->udp = true;
-		p += 4;
-	} else if (*p == ':') {
-		p += 1; /* protocol omitted: tcp */
-	} else {
-		return DUO_EINVAL;
-	}
-	const char *dash = strchr(p, '-');
-	if (!dash || strchr(dash + 1, '-'))
-		return DUO_EINVAL;
-	if (parse_side(p, (size_t)(dash - p), htonl(INADDR_ANY), &out->haddr, &out->hport))
-		return DUO_EINVAL;
-	return parse_side(dash + 1, strlen(dash + 1), inet_addr(GUEST_ADDR), &out->gaddr,
-			  &out->gport);
-}
-
 static int start_user(struct t2_net *n, const struct vm_net_cfg *c)
 {
 	SlirpConfig sc = { 0 };
@@ -382,11 +313,12 @@ static int start_user(struct t2_net *n, const struct vm_net_cfg *c)
 	for (unsigned i = 0; i < c->nhostfwd && i < CFG_MAX_HOSTFWD; i++) {
 		struct t2_hostfwd f;
 		struct in_addr h, g;
-		if (t2_net_parse_hostfwd(c->hostfwd[i], &f)) {
+		char why[128];
+		if (t2_net_parse_hostfwd(c->hostfwd[i], &f, why, sizeof(why))) {
 			duo_log(n->vm, LOG_ERR,
-				"nets[%u] hostfwd \"%s\": expected "
-				"[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport",
-				n->idx, c->hostfwd[i]);
+				"nets[%u] hostfwd \"%s\": %s (want "
+				"[tcp|udp]:[hostaddr]:hostport-[guestaddr]:guestport)",
+				n->idx, c->hostfwd[i], why);
 			return DUO_EINVAL;
 		}
 		h.s_addr = f.haddr;

@@ -30,14 +30,16 @@ void t2_net_close(struct vm *vm);
 
 /*
  * t2_net_parse_hostfwd - split a QEMU-style rule "[tcp|udp]:[haddr]:hport-[gaddr]:gport"
- * (e.g. "tcp::8080-:80"). Empty haddr is 0.0.0.0, empty gaddr 10.0.2.15. Returns 0 or
- * DUO_EINVAL. Exposed for tests.
+ * (e.g. "tcp::8080-:80"; type2/host/hostfwd.c). Empty haddr is 0.0.0.0, empty gaddr
+ * 10.0.2.15; addresses are dotted quads without leading zeros, ports 1..65535. Returns
+ * 0, or DUO_EINVAL with what is wrong in why (one phrase, e.g. `guest port "0":
+ * expected a decimal number 1..65535`; why may be NULL).
  */
 struct t2_hostfwd {
 	bool udp;
 	u32 haddr, gaddr; /* network byte order */
 	u16 hport, gport;
 };
-int t2_net_parse_hostfwd(const char *rule, struct t2_hostfwd *out);
+int t2_net_parse_hostfwd(const char *rule, struct t2_hostfwd *out, char *why, size_t whylen);
 
 #endif
