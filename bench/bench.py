@@ -9,10 +9,14 @@ on a peer in ONE invocation and prints ratios (higher is better for duovisor):
   type1  vs  the guest booted directly by OpenSBI in the same QEMU (H extension on)
 
 Per workload: time ratio peer/duovisor, and the checksum, which must equal the peer's.
-Also: boot-to-init wall time, and type 2's memory overhead per VM (process RSS minus the
-RSS of the guest-RAM mapping). Usage: bench.py [--only type2|type1] [--scale N]
+Also: boot-to-init wall time, and type 2's memory overhead per VM (the process's private
+memory beyond the guest-RAM mapping; its RSS with shared library pages printed beside
+it). Usage: bench.py [--only type2|type1] [--scale N]
+[--what cpu|io]. io = virtio-blk and VM-to-VM network figures (bench/bench_io.py).
 """
 import argparse, math, os, pty, re, select, signal, subprocess, sys, tempfile, time, json
+
+import bench_io
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IMG = os.path.join(ROOT, "build/guests/Image")
@@ -36,13 +40,19 @@ class Guest:
         self.log = ""
         self.mem_mib = mem_mib
         self.peak_overhead = 0
+        self.peak_rss_overhead = 0
+        self.prefix_re = PREFIX_RE  # bench_io's two-VM runs keep the "[vm] " prefixes
 
     def sample_rss(self):
-        """RSS beyond the guest-RAM mapping (the mapping sized exactly mem_mib MiB)."""
+        """Memory beyond the guest-RAM mapping (the mapping sized exactly mem_mib MiB), at
+        its peak: private memory (smaps "Anonymous": heap, stacks, caches, copy-on-write
+        pages of libraries), which is what the VM costs the host; and, for reference, RSS,
+        which also counts pages of shared libraries that every process using them shares
+        and that one process pays once for all its VMs."""
         if not self.mem_mib:
             return
         try:
-            total = guest = 0
+            total = guest = anon = guest_anon = 0
             size = None
             with open(f"/proc/{self.p.pid}/smaps") as f:
                 for line in f:
@@ -54,7 +64,13 @@ class Guest:
                         total += kb
                         if size == self.mem_mib << 20:
                             guest += kb
-            self.peak_overhead = max(self.peak_overhead, total - guest)
+                    elif line.startswith("Anonymous:"):
+                        kb = int(line.split()[1])
+                        anon += kb
+                        if size == self.mem_mib << 20:
+                            guest_anon += kb
+            self.peak_overhead = max(self.peak_overhead, anon - guest_anon)
+            self.peak_rss_overhead = max(self.peak_rss_overhead, total - guest)
         except OSError:
             pass
 
@@ -79,7 +95,7 @@ class Guest:
                     data = ""
                 if not data:
                     raise EOFError("machine exited; last output:\n" + self.log[-2000:])
-                data = "\n".join(PREFIX_RE.sub("", l) for l in data.replace("\r", "").split("\n"))
+                data = "\n".join(self.prefix_re.sub("", l) for l in data.replace("\r", "").split("\n"))
                 self.buf += data
                 self.log += data
 
@@ -100,7 +116,7 @@ class Guest:
 
 def run_workloads(argv, cpus, mem, scale, mem_mib=None):
     g = Guest(argv, mem_mib)
-    res = {"boot_s": None, "work": {}, "overhead_kib": 0}
+    res = {"boot_s": None, "work": {}, "overhead_kib": 0, "rss_overhead_kib": 0}
     try:
         g.expect(r"duovisor-guest: init up", 300)
         res["boot_s"] = time.monotonic() - g.t0
@@ -115,6 +131,7 @@ def run_workloads(argv, cpus, mem, scale, mem_mib=None):
     finally:
         g.close()
     res["overhead_kib"] = g.peak_overhead
+    res["rss_overhead_kib"] = g.peak_rss_overhead
     return res
 
 
@@ -155,9 +172,13 @@ def main():
     ap.add_argument("--scale", type=int, default=1)
     ap.add_argument("--cpus", type=int, default=4)
     ap.add_argument("--mem", type=int, default=512)
+    ap.add_argument("--what", choices=["cpu", "io"], action="append",
+                    help="cpu: workloads, boot, memory; io: virtio-blk and network "
+                         "(bench/bench_io.py); default both")
     a = ap.parse_args()
+    what = set(a.what or ["cpu", "io"])
     lines = []
-    if a.only in (None, "type2"):
+    if "cpu" in what and a.only in (None, "type2"):
         print(f"# type 2 vs QEMU TCG and native: {a.cpus} vCPUs, {a.mem} MiB, scale {a.scale}")
         duo = run_workloads([DUO, "run", "--kernel", IMG, "--initrd", INITRD, "--append",
                              "console=ttyS0 quiet", "--mem", str(a.mem), "--cpus", str(a.cpus)],
@@ -169,9 +190,11 @@ def main():
         b = qemu["boot_s"] / duo["boot_s"]
         print(f"\nboot-to-init   duovisor {duo['boot_s']:.2f}s  qemu {qemu['boot_s']:.2f}s  "
               f"ratio {b:.3f}")
-        print(f"memory overhead per VM (RSS minus guest RAM): {duo['overhead_kib'] / 1024:.2f} MiB")
+        print(f"memory overhead per VM (private memory beyond guest RAM, peak): "
+              f"{duo['overhead_kib'] / 1024:.2f} MiB  (RSS beyond guest RAM, with shared "
+              f"library pages: {duo['rss_overhead_kib'] / 1024:.2f} MiB)")
         print(f"type2 geomean vs QEMU: {gm:.3f}")
-    if a.only in (None, "type1"):
+    if "cpu" in what and a.only in (None, "type1"):
         print(f"\n# type 1 vs the guest directly on OpenSBI (same QEMU, h=true)")
         # Type 1 keeps the boot hart for the shared pool: at most harts - 1 dedicated vCPUs
         # on QEMU's 4-hart board. The direct run gets the same vCPU count.
@@ -188,6 +211,10 @@ def main():
         base = run_workloads(qemu_argv(t1cpus, a.mem, h=True), t1cpus, a.mem, a.scale)
         gm = compare("type1 vs bare OpenSBI", duo["work"], base["work"], "direct", lines)
         print(f"type1 geomean vs direct: {gm:.3f}")
+    if "io" in what:
+        for kind in ("type2", "type1"):
+            if a.only in (None, kind):
+                bench_io.run_type(sys.modules[__name__], kind, a.scale, lines)
 
 
 if __name__ == "__main__":

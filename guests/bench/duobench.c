@@ -21,6 +21,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -233,8 +234,8 @@ static void report(const char *name, double ms, uint64_t sum, uint64_t bytes)
 
 static int io_fail(const char *what)
 {
-	perror(what);
-	printf("BENCH error %s\n", what);
+	printf("BENCH error %s: %s\n", what, strerror(errno));
+	fflush(stdout);
 	return 1;
 }
 
