@@ -7,20 +7,28 @@
                      10.0.2.15 with router 10.0.2.2; the guest reaches a TCP server on the
                      host's 127.0.0.1 as 10.0.2.2 and moves 4 MiB each way; a host client
                      reaches a guest server through hostfwd on 127.0.0.1.
-Host sockets are on 127.0.0.1 only and are closed when the test ends. Registered through
-cases_virtio.all_tests().
+  virtio_net_tap     type 2, mode "tap": the test makes a TAP device (`ip tuntap add`) with
+                     a host address in a random 10.213.N.0/24, the guest takes .2, pings the
+                     host, reaches a host TCP server, and a host client reaches a guest
+                     server; the device is deleted afterwards. SKIPPED (with why) off
+                     type 2, without /dev/net/tun, or without CAP_NET_ADMIN.
+Host sockets are on 127.0.0.1 (tap: the test's own TAP address) and are closed when the
+test ends. Registered through cases_virtio.all_tests().
 """
 
 import hashlib
+import os
 import secrets
+import shutil
 import socket
+import subprocess
 import threading
 import time
 
 from cases import PROMPT, Test
 from helpers import MIB, SHA, capture, run, same, shell, vm
 from machines import Net
-from script import Call, Expect, ExpectExit, Failure, Send, Stopped
+from script import Call, Expect, ExpectExit, Failure, Send, Skip, Stopped
 
 
 def listen_then(vm_name, cmd, port):
@@ -72,12 +80,12 @@ class HostServer:
     (kept in .got), answer `payload` + newline; "send": send `payload` and close;
     "sink": read to EOF, keep the sha256 and size of what came (.got)."""
 
-    def __init__(self, mode, payload=b""):
+    def __init__(self, mode, payload=b"", addr="127.0.0.1"):
         self.mode, self.payload = mode, payload
         self.got = None
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind((addr, 0))
         self.sock.listen(1)
         self.port = self.sock.getsockname()[1]
         self.thread = threading.Thread(target=self._serve, daemon=True)
@@ -148,14 +156,16 @@ def host_got_upload(ctx):
                       % (srv.got, ctx.data["up_sha"], BULK))
 
 
-def host_client(ctx):
-    """Connect to 127.0.0.1:fwd_port (hostfwd into the guest's port 80) and read until
-    EOF, pumping the console meanwhile; the guest's server answers fwd-TOKEN."""
+def host_client(ctx, addr="127.0.0.1", port_key="fwd_port"):
+    """Connect to addr:ctx.data[port_key] (by default hostfwd into the guest's port 80)
+    and read until EOF, pumping the console meanwhile; the guest's server answers
+    fwd-TOKEN."""
     result = {}
+    port = ctx.data[port_key]
 
     def client():
         try:
-            with socket.create_connection(("127.0.0.1", ctx.data["fwd_port"]), 10) as s:
+            with socket.create_connection((addr, port), 10) as s:
                 s.settimeout(20)
                 data = b""
                 while True:
@@ -175,12 +185,11 @@ def host_client(ctx):
     if t.is_alive():
         raise Failure("the host client through hostfwd got no EOF in time")
     if "error" in result:
-        raise Failure("host client to 127.0.0.1:%d: %s" % (ctx.data["fwd_port"],
-                                                           result["error"]))
+        raise Failure("host client to %s:%d: %s" % (addr, port, result["error"]))
     want = "fwd-" + ctx.data["token"]
     if result["data"].strip() != want:
-        raise Failure("through hostfwd the host read %r, want %r"
-                      % (result["data"][:80], want))
+        raise Failure("from %s:%d the host read %r, want %r"
+                      % (addr, port, result["data"][:80], want))
 
 
 DHCP_SCRIPT = ("printf '#!/bin/sh\\n[ \"$1\" = bound ] || exit 0\\n"
@@ -218,5 +227,66 @@ def user_test():
                 budget=180, needs=("net_user",), prepare=user_prepare)
 
 
+class TapNet(Net):
+    """A mode "tap" card on the host TAP device named ctx.data["tap"]."""
+
+    def __init__(self):
+        super().__init__("tap")
+
+    def config(self, data):
+        return {"mode": "tap", "tap": data["tap"]}
+
+
+def ip_cmd(*args):
+    return subprocess.run(["ip"] + list(args), capture_output=True, text=True, timeout=20)
+
+
+def tap_prepare(ctx):
+    if ctx.machine.name != "type2":
+        raise Skip("mode \"tap\" is type 2's: type 1 has no host network, and the qemu "
+                   "reference is wired for user networking only")
+    if not os.path.exists("/dev/net/tun"):
+        raise Skip("/dev/net/tun is missing (no TUN/TAP driver here)")
+    if not shutil.which("ip"):
+        raise Skip("no `ip` command (iproute2) to make a TAP device")
+    name = "duotap" + secrets.token_hex(3)
+    r = ip_cmd("tuntap", "add", "dev", name, "mode", "tap")
+    if r.returncode:
+        why = (r.stderr or r.stdout).strip()
+        if "not permitted" in why.lower():
+            raise Skip("cannot create a TAP device without CAP_NET_ADMIN (%s)" % why)
+        raise Failure("ip tuntap add dev %s mode tap: %s" % (name, why))
+    ctx.cleanups.append(lambda: ip_cmd("link", "del", name))
+    net = "10.213.%d" % (secrets.randbelow(250) + 2)
+    for args in (("addr", "add", net + ".1/24", "dev", name), ("link", "set", name, "up")):
+        r = ip_cmd(*args)
+        if r.returncode:
+            raise Failure("ip %s: %s" % (" ".join(args), (r.stderr or r.stdout).strip()))
+    ctx.data.update(tap=name, host_ip=net + ".1", guest_ip=net + ".2",
+                    token=secrets.token_hex(6), guest_port=80)
+    srv = HostServer("line", ("host-" + ctx.data["token"]).encode(), addr=net + ".1")
+    ctx.cleanups.append(srv.close)
+    ctx.data["line"], ctx.data["line_port"] = srv, srv.port
+
+
+def tap_test():
+    steps = shell() + run(lambda d: "ifconfig eth0 %s netmask 255.255.255.0 up" % d["guest_ip"])
+    steps += run(lambda d: "ping -c 3 -W 5 %s" % d["host_ip"], timeout=60)
+    steps += [Send(lambda d: "echo guest-%s | nc %s %d" % (d["token"], d["host_ip"],
+                                                          d["line_port"])),
+              Expect(lambda d: "^host-%s$" % d["token"], timeout=60), Expect(PROMPT),
+              Call(host_got_guest_line)]
+    steps += [Send(lambda d: "nc -l -p 80 -e echo fwd-%s & while ! netstat -ltn | "
+                             "grep -q ':80 '; do sleep 0.2; done; echo LISTEN-$((1+1))"
+                   % d["token"]),
+              Expect(r"^LISTEN-2$"),
+              Call(lambda ctx: host_client(ctx, ctx.data["guest_ip"], "guest_port"))]
+    steps += [Send("poweroff -f"), ExpectExit(0, 60)]
+    return Test("virtio_net_tap", [vm(nets=[TapNet()])], steps,
+                "mode tap: a TAP device made for the test; the guest pings the host's "
+                "address on it, each side reaches the other's TCP server",
+                budget=180, prepare=tap_prepare)
+
+
 def all_tests():
-    return [switch_test(), user_test()]
+    return [switch_test(), user_test(), tap_test()]
