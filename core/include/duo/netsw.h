@@ -57,8 +57,8 @@ bool netsw_bucket_take(struct netsw_bucket *b, size_t len, u64 now);
 /*
  * netsw_rate_of_mbit - the (bytes/s, burst) pair for a configured rate in Mbit/s
  * (nets[].rate_mbit, docs/config.md): 0 = unlimited; the burst is 20 ms at that rate,
- * at least 32 KiB and at most 4 MiB. (One TCP stream through it got 40-92% of the rate
- * in bench/bench_io.py runs on a noisy host; a 200 ms bucket did no better.)
+ * at least 32 KiB and at most 4 MiB. (One TCP stream through 40 Mbit/s got 61-92% of it
+ * over five bench/bench_io.py runs on a noisy host; 200 ms got 40-46% in two.)
  */
 void netsw_rate_of_mbit(u32 mbit, u64 *bytes_per_s, u64 *burst);
 
