@@ -136,6 +136,8 @@ static void differential(size_t code_limit)
 {
 	u64 s = 0x9e3779b97f4a7c15ULL;
 	int bad = 0;
+	/* pass 1 of each run counts executions, pass 2 translates and runs the code */
+	rv_jit_hot = 2;
 	struct tmachine *mj = tm_new();
 	if (code_limit)
 		rv_jit_limit(rv_st(&mj->cpu)->jit, code_limit);
@@ -177,6 +179,7 @@ static void differential(size_t code_limit)
 	}
 	tm_free(mj);
 	tm_free(mi);
+	rv_jit_hot = RV_JIT_HOT;
 }
 
 TEST(jit_differential_random_runs)
@@ -196,6 +199,7 @@ TEST(jit_block_invalidated_by_store)
 {
 	struct tmachine *m = tm_new();
 	CHECK(rv_st(&m->cpu)->jit != NULL);
+	rv_jit_hot = 1; /* translated on its first execution */
 	/*  0: addi a0, x0, 1    4: addi a0, a0, 1    8: addi a0, a0, 1    12: addi a0, a0, 1
 	 * 16: ecall             20: sw t1, 8(t0)     24: ecall                                  */
 	const u32 code[] = { I(1, 0, 0, 10, 0x13),
@@ -218,5 +222,6 @@ TEST(jit_block_invalidated_by_store)
 	m->cpu.pc = base;
 	CHECK_EQ(rv_cpu_run(&m->cpu, 100), RV_EXIT_ECALL);
 	CHECK_EQ(m->cpu.x[10], 103);
+	rv_jit_hot = RV_JIT_HOT;
 	tm_free(m);
 }

@@ -174,8 +174,7 @@ int rv_cpu_init(struct rv_cpu *c, struct vm *vm, struct vcpu *vcpu)
 	struct rv_state *st = calloc(1, sizeof(*st));
 	if (!st)
 		return DUO_ENOMEM;
-	st->dcache = calloc(RV_DCACHE_SLOTS, sizeof(*st->dcache));
-	if (!st->dcache) {
+	if (rv_bcache_init(st)) {
 		free(st);
 		return DUO_ENOMEM;
 	}
@@ -191,7 +190,7 @@ void rv_cpu_destroy(struct rv_cpu *c)
 	if (!st)
 		return;
 	rv_jit_destroy(st->jit);
-	free(st->dcache);
+	rv_bcache_free(st);
 	free(st);
 	c->priv_data = NULL;
 }

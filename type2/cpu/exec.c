@@ -1,12 +1,13 @@
 /*
  * exec.c - the type-2 emulator's interpreter: runs decoded instructions out of the
- * decoded-page cache with threaded dispatch (GNU computed goto). `ip` walks the slots of
- * the current page; pc is only materialized when needed (page address + the slot's
- * offset). Sequential flow is `ip += len / 2`, running into a PAGE_END sentinel at the
- * end of the page; direct branches inside the page jump to a slot index computed when
- * they were decoded. Everything else (indirect jumps, other pages, a TLB flush, a
- * code-page store, a privilege change) goes through `jump`/`refetch`, which translate pc
- * again (mmu.c). Slots are decoded lazily the first time they run.
+ * decoded-block cache (bcache.c) with threaded dispatch (GNU computed goto). `ip` walks
+ * the instructions of the current block; pc is only materialized when needed (page
+ * address + the instruction's offset). Sequential flow is `ip++`, running into the
+ * block's END; a taken direct branch, jal or END whose target is in the same page is
+ * chained to the target block the first time it is looked up, later taken directly.
+ * Everything else goes through `jump`: a hash lookup by guest-physical pc while on the
+ * same page, else (other pages, a TLB flush, a code-page store, a privilege change,
+ * `refetch`) a translation of pc (mmu.c) and a lookup or a new block.
  *
  * Guest exceptions: a helper records cause/tval in rv_state and the handler jumps to
  * `exception`, which enters the guest's trap handler and carries on. The loop returns
@@ -105,59 +106,6 @@ static void do_fence(u32 raw)
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 }
 
-/* Direct branches and jal: note the target slot when it lies in the same page. */
-static void link_target(struct rv_insn *d)
-{
-	if ((d->op >= RV_OP_BEQ && d->op <= RV_OP_BGEU) || d->op == RV_OP_JAL) {
-		s64 t = (s64)d->off + d->imm;
-		d->raw = (t >= 0 && t < (s64)RV_PAGE_SIZE) ? (u32)(t >> 1) : RV_TGT_NONE;
-	}
-}
-
-/*
- * Decode the instructions after `first` while the translator takes them and, if the
- * run is long enough, turn `first` into an RV_OP_BLOCK for it. The run is decoded into
- * a scratch array, not into the page's slots: those stay undecoded, so a jump into the
- * middle of the run (a loop head) decodes there and builds a block of its own. A run
- * never leaves the page or takes a straddling instruction.
- */
-static void make_block(struct rv_state *st, struct rv_dpage *dp, struct rv_insn *first)
-{
-	struct rv_insn run[RV_JIT_MAX];
-	unsigned n = 1, pos = first->off + first->len;
-	bool full = false;
-	run[0] = *first;
-	while (n < RV_JIT_MAX && pos < RV_PAGE_SIZE) {
-		struct rv_insn *s = &run[n];
-		u16 lo;
-		memcpy(&lo, dp->host + pos, 2);
-		if ((lo & 3) != 3) {
-			rv_decode16(lo, s);
-		} else {
-			u32 raw;
-			if (pos == RV_PAGE_SIZE - 2)
-				break;
-			memcpy(&raw, dp->host + pos, 4);
-			rv_decode32(raw, s);
-		}
-		s->off = (u16)pos;
-		if (!rv_jit_can(s->op))
-			break;
-		n++;
-		pos += s->len;
-	}
-	if (n < RV_JIT_MIN)
-		return;
-	int id = rv_jit_build(st->jit, run, n, &full);
-	if (id < 0) {
-		st->jit_full |= full;
-		return;
-	}
-	first->aux = first->op;
-	first->raw = (u32)id;
-	first->op = RV_OP_BLOCK;
-}
-
 int rv_exec(struct rv_cpu *c, u64 n, u64 *retired)
 {
 #define RV_LABEL(name) [RV_OP_##name] = &&op_##name,
@@ -166,13 +114,15 @@ int rv_exec(struct rv_cpu *c, u64 n, u64 *retired)
 	u64 *const x = c->x;
 	u64 pc = c->pc;	 /* valid at `jump`, `refetch`, `exception_pc` and `out` */
 	u64 page_va = 1; /* never a page address: translate first */
-	struct rv_dpage *dp = NULL;
-	struct rv_insn *page = NULL;
-	const u8 *page_host = NULL;
+	u64 page_pa = 0; /* guest-physical page behind page_va */
+	union rv_slot *const arena = st->arena;
+	const u8 *const jit_code = st->jit ? rv_jit_code(st->jit) : NULL;
 	struct rv_tlb_set *tlb = st->cur;
 	const struct rv_insn *ip = NULL;
-	/* a page-straddling instruction runs from cross[0]; cross[2] ends the page */
-	struct rv_insn cross[3];
+	/* taken direct branch or END waiting for its target block, to chain to it */
+	struct rv_insn *link_from = NULL;
+	/* a page-straddling instruction runs from cross[0]; cross[1] ends the page */
+	struct rv_insn cross[2];
 	s64 left = (s64)n;
 	int ret = RV_CONT;
 	u64 v;
@@ -189,13 +139,13 @@ int rv_exec(struct rv_cpu *c, u64 n, u64 *retired)
 	} while (0)
 #define NEXT()                                                                                     \
 	do {                                                                                       \
-		ip += ip->len >> 1;                                                                \
+		ip++;                                                                              \
 		DISPATCH();                                                                        \
 	} while (0)
 /* After a helper that may have flushed the TLB/code or unmasked an interrupt. */
 #define NEXT_CHECKED()                                                                             \
 	do {                                                                                       \
-		ip += ip->len >> 1;                                                                \
+		ip++;                                                                              \
 		if (unlikely(st->refetch | st->irq_check))                                         \
 			goto slow_next;                                                            \
 		DISPATCH();                                                                        \
@@ -205,13 +155,14 @@ int rv_exec(struct rv_cpu *c, u64 n, u64 *retired)
 		pc = (target);                                                                     \
 		goto jump;                                                                         \
 	} while (0)
-/* Taken direct branch/jal: in-page slot if known, else through `jump`. */
+/* Taken direct branch/jal: the chained block if known, else through `jump`. */
 #define TAKE(cur)                                                                                  \
 	do {                                                                                       \
 		if (likely(ip->raw != RV_TGT_NONE)) {                                              \
-			ip = page + ip->raw;                                                       \
+			ip = &arena[ip->raw].i;                                                    \
 			DISPATCH();                                                                \
 		}                                                                                  \
+		link_from = (struct rv_insn *)ip;                                                  \
 		JUMP((cur) + IMM);                                                                 \
 	} while (0)
 #define RD x[ip->rd]
@@ -241,23 +192,35 @@ int rv_exec(struct rv_cpu *c, u64 n, u64 *retired)
 
 jump: /* continue at pc (not yet counted) */
 	if (likely((pc & RV_PAGE_MASK) == page_va)) {
-		ip = &page[(pc >> 1) & (RV_DPAGE_INSNS - 1)];
-		DISPATCH();
+		const struct rv_insn *t = rv_find_block(st, page_pa | (pc & ~RV_PAGE_MASK));
+		if (likely(t != NULL)) {
+			if (link_from) {
+				link_from->raw = (u32)((const union rv_slot *)t - arena);
+				link_from = NULL;
+			}
+			ip = t;
+			DISPATCH();
+		}
 	}
 	if (unlikely(--left < 0))
 		goto out_budget_pc;
 	{
+		u32 gen = st->code_gen;
+		struct rv_insn *from = link_from;
+		link_from = NULL;
 		c->pc = pc;
-		struct rv_dpage *d = rv_fetch_page(c, pc);
-		if (unlikely(!d))
+		const struct rv_insn *t = rv_fetch_block(c, pc);
+		if (unlikely(!t))
 			goto exception_pc;
+		/* Chain only inside the page, and not across a flush (`from` is gone). */
+		if (from && gen == st->code_gen && (pc & RV_PAGE_MASK) == page_va &&
+		    st->code_pa == page_pa)
+			from->raw = (u32)((const union rv_slot *)t - arena);
 		st->refetch = false;
-		dp = d;
-		page = d->insn;
-		page_host = d->host;
 		page_va = pc & RV_PAGE_MASK;
+		page_pa = st->code_pa;
 		tlb = st->cur;
-		ip = &page[(pc >> 1) & (RV_DPAGE_INSNS - 1)];
+		ip = t;
 		goto *labels[ip->op];
 	}
 
@@ -286,38 +249,20 @@ exception_pc:
 	st->refetch = false;
 	goto jump;
 
-op_UNDECODED : {
-	struct rv_insn *slot = (struct rv_insn *)ip;
-	u16 off = slot->off;
-	u16 lo;
-	memcpy(&lo, page_host + off, 2);
-	if ((lo & 3) != 3) {
-		rv_decode16(lo, slot);
-	} else if (off == RV_PAGE_SIZE - 2) {
-		memset(slot, 0, sizeof(*slot));
-		slot->op = RV_OP_CROSS; /* the other half is on the next page */
-		slot->len = 4;
-	} else {
-		u32 raw;
-		memcpy(&raw, page_host + off, 4);
-		rv_decode32(raw, slot);
-	}
-	slot->off = off;
-	link_target(slot);
-	dp->ndecoded++;
-	if (st->jit && rv_jit_can(slot->op))
-		make_block(st, dp, slot);
-	goto *labels[slot->op];
-}
 op_BLOCK : {
 	const struct rv_jblock *b = rv_jit_block(st->jit, ip->raw);
 	if (unlikely(left + 1 < (s64)b->n))
 		goto *labels[ip->aux]; /* budget too short for all of it: just this one */
-	b->fn(x, page_va);
+	rv_jit_call(jit_code, b, x, page_va);
 	left -= b->n - 1;
-	ip += b->nslots;
+	ip += b->n;
 	DISPATCH();
 }
+op_HOT:
+	if (++((struct rv_insn *)ip)->raw < rv_jit_hot)
+		goto *labels[ip->aux];
+	rv_translate_hot(st, (struct rv_insn *)ip);
+	goto *labels[ip->op];
 op_CROSS : {
 	u16 lo, hi;
 	pc = PC();
@@ -325,13 +270,25 @@ op_CROSS : {
 		goto exception_pc;
 	rv_decode32(lo | ((u32)hi << 16), &cross[0]);
 	cross[0].off = (u16)(RV_PAGE_SIZE - 2);
-	link_target(&cross[0]);
-	cross[2] = (struct rv_insn){ .op = RV_OP_PAGE_END, .off = (u16)(RV_PAGE_SIZE + 2) };
+	if (rv_is_direct(cross[0].op))
+		cross[0].raw = RV_TGT_NONE;
+	cross[1] = (struct rv_insn){ .op = RV_OP_END,
+				     .off = (u16)(RV_PAGE_SIZE + 2),
+				     .raw = RV_TGT_NONE };
 	ip = &cross[0];
 	goto *labels[cross[0].op];
 }
-op_PAGE_END:
-	left++; /* not an instruction */
+op_END: /* not an instruction: the block's continuation */
+	left++;
+	if (likely(ip->raw != RV_TGT_NONE)) {
+		ip = &arena[ip->raw].i;
+		DISPATCH();
+	}
+	if (ip->off < RV_PAGE_SIZE)
+		link_from = (struct rv_insn *)ip;
+	JUMP(PC());
+op_STALE: /* a dead block's first instruction (only dead blocks link to it): look up pc */
+	left++;
 	JUMP(PC());
 op_ILLEGAL:
 	rv_raise(c, RV_EXC_ILLEGAL, ip->raw);

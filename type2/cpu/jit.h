@@ -1,9 +1,10 @@
 /*
  * jit.h - the emulator's block translator (jit_x86.c), private to type2/cpu: straight
- * runs of simple integer instructions inside one decoded page become x86-64 code that
- * keeps guest registers in host registers. The interpreter (exec.c) enters a block
- * through an RV_OP_BLOCK slot and carries on after it; everything else stays
- * interpreted. Blocks belong to the vCPU that built them (no sharing, no locks).
+ * runs of simple integer instructions inside one decoded block (rv_internal.h) that have
+ * run rv_jit_hot times become x86-64 code that keeps guest registers in host registers.
+ * The interpreter (exec.c) enters a translated run through an RV_OP_BLOCK slot and
+ * carries on after it; everything else stays interpreted. Translations belong to the
+ * vCPU that built them (no sharing, no locks).
  */
 #ifndef DUO_TYPE2_JIT_H
 #define DUO_TYPE2_JIT_H
@@ -15,17 +16,22 @@ struct rv_state;
 
 #define RV_JIT_MIN 3  /* shorter runs are not worth a call */
 #define RV_JIT_MAX 48 /* instructions per block */
+#define RV_JIT_HOT 16 /* executions of a run before it is translated (rv_jit_hot) */
 
-/* A translated run: fn(x, page_va) executes n instructions covering nslots slots. */
+/* A translated run: its code, at `code` bytes into the vCPU's code buffer, executes the
+ * run's first n instructions (rv_jit_call). */
 struct rv_jblock {
-	void (*fn)(u64 *x, u64 page_va);
-	u16 n, nslots;
+	u32 code;
+	u32 n;
 };
 
 struct rv_jit;
 
 /* Tests set this before creating vCPUs to compare against the plain interpreter. */
 extern bool rv_jit_off;
+/* Executions of a run before it is translated: RV_JIT_HOT; tests lower it to translate
+ * code they run only once or twice. */
+extern unsigned rv_jit_hot;
 
 /* rv_jit_create - a translator for one vCPU, or NULL (no JIT on this host, DUO_NOJIT
  * set, rv_jit_off, or no executable memory): the interpreter then runs everything. */
@@ -37,13 +43,20 @@ bool rv_jit_can(u8 op);
 
 /*
  * rv_jit_build - translate the decoded run slots[0..n) (all rv_jit_can, consecutive in
- * the page, slots[k].off set). It may take fewer than n when the run needs more host
- * registers than it may use (the block records how many). Returns the block id for
- * the first slot's RV_OP_BLOCK, or -1: fewer than RV_JIT_MIN fit, or the code buffer is
- * full (*full set: flush all code - rv_code_flush - before building again).
+ * the page and in a decoded block, slots[k].off set). It may take fewer than n when the run needs
+ * more host registers than it may use (the block records how many). Returns the block id for the
+ * first slot's RV_OP_BLOCK, or -1: fewer than RV_JIT_MIN fit, or the code buffer is full (*full
+ * set: flush all code - rv_code_flush - before building again).
  */
 int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, unsigned n, bool *full);
 const struct rv_jblock *rv_jit_block(const struct rv_jit *j, u32 id);
+/* rv_jit_code - the code buffer's base (fixed for the translator's life). */
+const u8 *rv_jit_code(const struct rv_jit *j);
+/* rv_jit_call - run block b (code buffer at base) on guest registers x, page at page_va. */
+static inline void rv_jit_call(const u8 *base, const struct rv_jblock *b, u64 *x, u64 page_va)
+{
+	((void (*)(u64 *, u64))(const void *)(base + b->code))(x, page_va);
+}
 /* rv_jit_reset - forget every block (after all decoded pages were dropped). */
 void rv_jit_reset(struct rv_jit *j);
 /* rv_jit_limit - tests: pretend the code buffer holds only `bytes`. */

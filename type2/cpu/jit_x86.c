@@ -11,7 +11,8 @@
  * needs a seventh guest register ends before that instruction.
  *
  * Code goes into one executable buffer per vCPU, bump-allocated; when it (or the block
- * table) fills up, the owner drops every decoded page and calls rv_jit_reset.
+ * table) fills up, the owner drops every decoded block and calls rv_jit_reset. Only
+ * the pages of the buffer that code was written to are ever touched.
  */
 #include <stdlib.h>
 
@@ -19,12 +20,15 @@
 #include "jit.h"
 
 bool rv_jit_off;
+unsigned rv_jit_hot = RV_JIT_HOT;
 
 #if defined(__x86_64__)
 #include <sys/mman.h>
 
-#define CODE_BYTES (8u << 20)
-#define MAX_BLOCKS 65536u
+/* Both sized for what one full decoded-block arena (rv_internal.h) tends to need; when
+ * either fills up, everything decoded is dropped (rv_code_flush) and built again. */
+#define CODE_BYTES (256u << 10)
+#define MAX_BLOCKS 8192u
 #define BLOCK_BYTES_MAX (RV_JIT_MAX * 40 + 64) /* worst case per block, with stores */
 
 struct rv_jit {
@@ -474,6 +478,11 @@ const struct rv_jblock *rv_jit_block(const struct rv_jit *j, u32 id)
 	return &j->blk[id];
 }
 
+const u8 *rv_jit_code(const struct rv_jit *j)
+{
+	return j->code;
+}
+
 void rv_jit_limit(struct rv_jit *j, size_t bytes)
 {
 	j->limit = DUO_MIN(bytes, (size_t)CODE_BYTES);
@@ -483,7 +492,7 @@ int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, unsigned n, bool
 {
 	struct rcache rc;
 	struct emit e;
-	unsigned k, nslots = 0;
+	unsigned k;
 	if (j->nblk >= MAX_BLOCKS || j->used + BLOCK_BYTES_MAX > j->limit) {
 		*full = true;
 		return -1;
@@ -497,7 +506,6 @@ int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, unsigned n, bool
 		if (rc.used + newregs(&rc, &slots[k]) > NPOOL)
 			break;
 		translate(&e, &rc, &slots[k]);
-		nslots += slots[k].len / 2;
 	}
 	if (k < RV_JIT_MIN) /* emitted code is simply abandoned */
 		return -1;
@@ -507,9 +515,8 @@ int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, unsigned n, bool
 	b1(&e, 0xc3); /* ret */
 	j->used = DUO_ALIGN_UP((size_t)(e.p - j->code), 16);
 	struct rv_jblock *b = &j->blk[j->nblk];
-	b->fn = (void (*)(u64 *, u64))(void *)start;
-	b->n = (u16)k;
-	b->nslots = (u16)nslots;
+	b->code = (u32)(start - j->code);
+	b->n = k;
 	return (int)j->nblk++;
 }
 
@@ -545,6 +552,11 @@ const struct rv_jblock *rv_jit_block(const struct rv_jit *j, u32 id)
 int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, unsigned n, bool *full)
 {
 	return -1;
+}
+
+const u8 *rv_jit_code(const struct rv_jit *j)
+{
+	return NULL;
 }
 
 #endif

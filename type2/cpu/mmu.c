@@ -3,7 +3,7 @@
  * walk (privileged spec, "Virtual-Memory System"), the software TLB that caches its
  * results as host pointers, the slow paths of loads and stores (TLB misses, MMIO,
  * accesses that straddle a page, stores into pages holding decoded code) and the
- * decoded-page cache the interpreter fetches from.
+ * halfword fetch of page-straddling instructions. The decoded-block cache is bcache.c.
  *
  * Physical accesses go to guest RAM (vm->ram, contiguous at PLAT_RAM_BASE) or to the
  * core's MMIO bus; an MMIO error is an access fault in the guest. A/D bits are set
@@ -121,16 +121,6 @@ void rv_tlb_flush_va(struct rv_cpu *c, u64 va)
 	st->refetch = true;
 }
 
-/* A decoded page for physical page ppn, if present. */
-static struct rv_dpage *dpage_find(struct rv_state *st, u64 ppn)
-{
-	struct rv_dpage *set = &st->dcache[(ppn & (RV_DCACHE_SETS - 1)) * RV_DCACHE_WAYS];
-	for (unsigned w = 0; w < RV_DCACHE_WAYS; w++)
-		if (set[w].ppn == ppn)
-			return &set[w];
-	return NULL;
-}
-
 struct rv_tlb_entry *rv_tlb_lookup(struct rv_cpu *c, u64 va, enum rv_acc acc)
 {
 	struct rv_state *st = rv_st(c);
@@ -147,7 +137,7 @@ struct rv_tlb_entry *rv_tlb_lookup(struct rv_cpu *c, u64 va, enum rv_acc acc)
 	if (h) {
 		e->tag = page;
 		e->addend = (uintptr_t)h - (uintptr_t)page;
-		if (acc == RV_ACC_W && dpage_find(st, pa >> RV_PAGE_SHIFT))
+		if (acc == RV_ACC_W && rv_cpage_find(st, pa >> RV_PAGE_SHIFT))
 			e->tag |= RV_TLB_CODE;
 	} else {
 		e->tag = page | RV_TLB_MMIO;
@@ -222,120 +212,6 @@ bool rv_store_slow(struct rv_cpu *c, u64 va, unsigned size, u64 val)
 			return false;
 	}
 	return true;
-}
-
-/* ---- decoded-page cache ------------------------------------------------------------ */
-
-void rv_code_flush(struct rv_cpu *c)
-{
-	struct rv_state *st = rv_st(c);
-	for (unsigned i = 0; i < RV_DCACHE_SLOTS; i++)
-		st->dcache[i].ppn = RV_DPAGE_NONE;
-	/* No slot refers to a translated block any more: start the code buffer over. */
-	rv_jit_reset(st->jit);
-	st->jit_full = false;
-	st->refetch = true;
-}
-
-bool rv_code_written(struct rv_cpu *c, u64 pa, unsigned size)
-{
-	struct rv_state *st = rv_st(c);
-	struct rv_dpage *d = dpage_find(st, pa >> RV_PAGE_SHIFT);
-	if (!d)
-		return false;
-	/* Slots that may overlap [off, off+size): a 4-byte instruction starts up to 2
-	 * bytes before. The interpreter may be inside one of them: keep len and off. */
-	u64 off = pa & ~RV_PAGE_MASK;
-	u64 first = off >= 2 ? (off - 2) / 2 : 0;
-	u64 last = DUO_MIN((off + size - 1) / 2, RV_DPAGE_INSNS - 1);
-	for (u64 i = first; i <= last; i++) {
-		if (d->insn[i].op != RV_OP_UNDECODED) {
-			d->insn[i].op = RV_OP_UNDECODED;
-			d->ndecoded--;
-		}
-	}
-	/* A translated run reaching into the written bytes goes back to interpretation. */
-	for (u64 i = first >= 2 * RV_JIT_MAX ? first - 2 * RV_JIT_MAX : 0; i < first; i++) {
-		struct rv_insn *s = &d->insn[i];
-		if (s->op == RV_OP_BLOCK && i + rv_jit_block(st->jit, s->raw)->nslots > first)
-			s->op = s->aux;
-	}
-	if (d->ndecoded)
-		return true;
-	d->ppn = RV_DPAGE_NONE;
-	st->refetch = true;
-	return false;
-}
-
-/* Make ppn's write-TLB entries take the slow path, which notices code changes. */
-static void mark_code_page(struct rv_state *st, u64 pa)
-{
-	for (int s = 0; s < RV_NTLBSET; s++) {
-		struct rv_tlb_entry *w = st->tlb[s].e[RV_ACC_W];
-		for (unsigned i = 0; i < RV_TLB_SIZE; i++)
-			if (w[i].pa == pa && !(w[i].tag & (RV_TLB_INVALID | RV_TLB_MMIO)))
-				w[i].tag |= RV_TLB_CODE;
-	}
-}
-
-/* What a newly claimed decoded page starts as: every slot undecoded with its offset,
- * then the two end-of-page sentinels. Built once, copied on every fill.
- *
- * Built before main runs, while the process has one thread: it used to be built by the
- * first vCPU to need it, and when two VMs started at the same moment a second builder
- * cleared the template (the compiler's memset) while the first was already copying it -
- * that VM then ran garbage from its first page and died without a word. */
-static struct rv_insn fresh_tmpl[RV_DPAGE_INSNS + 2];
-
-__attribute__((constructor)) static void fresh_build(void)
-{
-	for (unsigned i = 0; i < RV_DPAGE_INSNS + 2; i++)
-		fresh_tmpl[i] = (struct rv_insn){
-			.op = i < RV_DPAGE_INSNS ? RV_OP_UNDECODED : RV_OP_PAGE_END,
-			.off = (u16)(2 * i),
-		};
-}
-
-static const struct rv_insn *fresh_page(void)
-{
-	return fresh_tmpl;
-}
-
-struct rv_dpage *rv_fetch_page(struct rv_cpu *c, u64 pc)
-{
-	struct rv_state *st = rv_st(c);
-	struct rv_tlb_entry *e = rv_tlb_lookup(c, pc, RV_ACC_X);
-	if (!e)
-		return NULL;
-	if (e->tag & RV_TLB_MMIO) {
-		rv_raise(c, RV_EXC_INSN_ACCESS, pc);
-		return NULL;
-	}
-	u64 ppn = e->pa >> RV_PAGE_SHIFT;
-	unsigned si = ppn & (RV_DCACHE_SETS - 1), w;
-	struct rv_dpage *set = &st->dcache[si * RV_DCACHE_WAYS], *d = NULL;
-	for (w = 0; w < RV_DCACHE_WAYS; w++)
-		if (set[w].ppn == ppn) {
-			d = &set[w];
-			break;
-		}
-	if (!d) {
-		/* Claim an empty way, else the least recently used one (2 ways: not MRU). */
-		for (w = 0; w < RV_DCACHE_WAYS && set[w].ppn != RV_DPAGE_NONE; w++)
-			;
-		if (w == RV_DCACHE_WAYS)
-			w = (st->dcache_mru[si] + 1) % RV_DCACHE_WAYS;
-		d = &set[w];
-	}
-	st->dcache_mru[si] = (u8)w;
-	if (d->ppn != ppn) {
-		memcpy(d->insn, fresh_page(), sizeof(d->insn));
-		d->ndecoded = 0;
-		d->ppn = ppn;
-		d->host = (u8 *)(uintptr_t)((pc & RV_PAGE_MASK) + e->addend);
-		mark_code_page(st, e->pa);
-	}
-	return d;
 }
 
 bool rv_fetch16(struct rv_cpu *c, u64 va, u16 *out)

@@ -1,7 +1,7 @@
 /*
  * rv_internal.h - the RV64GC emulator's private declarations, shared by the files of
  * type2/cpu/ and nothing else: the internal instruction form every encoding (32-bit
- * and RVC) decodes to, the decoded-page cache, the software TLB, CSR bit names, and the
+ * and RVC) decodes to, the decoded-block cache, the software TLB, CSR bit names, and the
  * memory-access fast paths the interpreter inlines.
  *
  * Layout of the emulator:
@@ -9,6 +9,7 @@
  *   exec.c       the interpreter (threaded dispatch over decoded pages)
  *   decode.c     32-bit decoder          decode_rvc.c  compressed decoder
  *   mmu.c        Sv39/48/57 walk, TLB fill/flush, slow loads/stores/fetches
+ *   bcache.c     the decoded-block cache: build, find, invalidate, flush
  *   csr.c        CSR file, sret, sfence.vma
  *   amo.c        LR/SC and AMOs
  *   fpu.c        F/D instruction semantics   softfloat*.c  IEEE 754 arithmetic
@@ -30,7 +31,7 @@
 /* Every operation the interpreter knows; RVC instructions expand to the same ops. */
 /* clang-format off */
 #define RV_OPS(X)                                                                           \
-	X(UNDECODED) X(CROSS) X(PAGE_END) X(BLOCK) X(ILLEGAL) X(NOP) X(LI) X(MV)             \
+	X(STALE) X(CROSS) X(END) X(BLOCK) X(HOT) X(ILLEGAL) X(NOP) X(LI) X(MV)    \
 	X(LUI) X(AUIPC) X(JAL) X(JALR)                                                       \
 	X(BEQ) X(BNE) X(BLT) X(BGE) X(BLTU) X(BGEU)                                          \
 	X(LB) X(LH) X(LW) X(LD) X(LBU) X(LHU) X(LWU)                                         \
@@ -57,11 +58,12 @@ enum rv_op { RV_OPS(RV_OP_ENUM) RV_NOPS };
 /*
  * One decoded instruction. `raw` is the original encoding (16-bit for RVC): stval of an
  * illegal-instruction trap, and the operand source for FP ops; for direct branches and
- * jal the interpreter replaces it with the in-page target slot (RV_TGT_NONE if the
- * target is on another page). `aux` is the AMO funct5, the CSR funct3, or the FP
- * rounding-mode field. `off` is the instruction's offset in its page (set per slot).
- * An RV_OP_BLOCK slot starts a translated run (jit.h): `raw` is the block id and `aux`
- * the slot's own op, the other fields are its own instruction's.
+ * jal it is replaced by the chained target (below). `aux` is the AMO funct5, the CSR
+ * funct3, or the FP rounding-mode field. `off` is the instruction's offset in its page
+ * (up to 0x1002 for a block's END). An RV_OP_BLOCK instruction starts a translated run
+ * (jit.h): `raw` is the run's id and `aux` the instruction's own op, the other fields
+ * are its own instruction's. An RV_OP_HOT instruction starts a run the translator could
+ * take: `aux` is its own op and `raw` counts its executions up to RV_JIT_HOT.
  */
 struct rv_insn {
 	u8 op;
@@ -77,35 +79,60 @@ struct rv_insn {
 /* rv_decode32/rv_decode16 - fill *d from an encoding; unknown ones become RV_OP_ILLEGAL. */
 void rv_decode32(u32 raw, struct rv_insn *d);
 void rv_decode16(u16 raw, struct rv_insn *d);
-/* rv_decode - either, by the low two bits. */
-static inline void rv_decode(u32 raw, struct rv_insn *d)
-{
-	if ((raw & 3) == 3)
-		rv_decode32(raw, d);
-	else
-		rv_decode16((u16)raw, d);
-}
 
-/* ---- decoded-page cache: one guest-physical page of lazily decoded instructions ----- */
-
+/* ---- decoded-block cache -------------------------------------------------------------
+ *
+ * Decoded code lives in one bump-allocated array of 16-byte slots per vCPU (the code
+ * arena), as blocks: a header slot (struct rv_bhdr), then the instructions decoded from
+ * one guest-physical address up to and including the first branch, jump or trap-like
+ * instruction, or RV_BLOCK_MAX of them, or the end of the page; then, unless the last one
+ * never falls through (jal, jalr, ecall, sret, ...), an RV_OP_END slot whose `off` is
+ * where execution continues. Blocks never leave their page. Only code that runs is
+ * decoded, about 16 bytes per instruction plus two slots per block.
+ *
+ * Chaining: a direct branch, jal or END whose target lies in the same page keeps, once it
+ * has been taken, the arena index of the target block's first instruction in `raw`
+ * (RV_TGT_NONE before). Blocks die a page at a time (the page was written, or its page
+ * record was evicted): their first instruction becomes RV_OP_STALE, which looks the pc up
+ * again, and as links never leave a page, no live block links to a dead one. Blocks are
+ * found by guest-physical pc through a set-associative hash of header indices, and per
+ * page through a set-associative page directory (for stores into code and the TLB's
+ * RV_TLB_CODE marks). When the arena or the translator's buffer is full, and on fence.i
+ * or a remote code fence, everything is dropped at once (rv_code_flush) and decoded
+ * again as it runs: memory is fixed by the sizes below. A block is the unit a faster
+ * tier would translate whole; the interpreter only needs its first instruction's address.
+ */
 #define RV_PAGE_SHIFT 12
 #define RV_PAGE_SIZE (1ULL << RV_PAGE_SHIFT)
 #define RV_PAGE_MASK (~(RV_PAGE_SIZE - 1))
-#define RV_DPAGE_INSNS (RV_PAGE_SIZE / 2)
-#define RV_DCACHE_SETS 512 /* set = physical page number % sets */
-#define RV_DCACHE_WAYS 2   /* LRU within a set */
-#define RV_DCACHE_SLOTS (RV_DCACHE_SETS * RV_DCACHE_WAYS)
-#define RV_DPAGE_NONE (~0ULL)
+#define RV_ARENA_SLOTS 32768U /* 512 KiB of decoded code per vCPU: Linux's boot fits */
+#define RV_BLOCK_MAX 64U      /* instructions per block */
+#define RV_BHASH_SIZE 4096U   /* block-lookup hash entries (u32 each) */
+#define RV_BHASH_WAYS 4U      /* entries per bucket, newest first */
+#define RV_CPAGE_SETS 256U    /* page directory: sets x ways pages with live blocks */
+#define RV_CPAGE_WAYS 4U
+#define RV_NONE 0xffffffffU
+#define RV_BHASH(pa) ((((pa) >> 1) ^ ((pa) >> 11)) * RV_BHASH_WAYS & (RV_BHASH_SIZE - 1))
 
-/* Slots are indexed by (pc & 0xfff) / 2. Two RV_OP_PAGE_END sentinels follow the last
- * slot, where sequential execution lands when it runs off the page (a 2-byte step from
- * 0xffe, or a 4-byte one from 0xffc or, straddling, from 0xffe). */
-struct rv_dpage {
-	u64 ppn;      /* RV_DPAGE_NONE when empty */
-	u8 *host;     /* the page in guest RAM */
-	u32 ndecoded; /* slots not UNDECODED: the page is dropped when a store clears all */
-	struct rv_insn insn[RV_DPAGE_INSNS + 2]; /* op UNDECODED until first run */
+/* A block's header slot. `pa` is the guest-physical address of its first instruction. */
+struct rv_bhdr {
+	u64 pa;
+	u32 next; /* header index of the page's next block, RV_NONE at the end */
+	u32 n;	  /* instructions, not counting END */
 };
+
+union rv_slot {
+	struct rv_insn i;
+	struct rv_bhdr h;
+};
+_Static_assert(sizeof(union rv_slot) == sizeof(struct rv_insn), "ip++ walks the arena");
+
+/* A guest-physical page with live blocks. */
+struct rv_cpage {
+	u64 ppn;   /* RV_CPAGE_NONE when free */
+	u32 first; /* header index of its newest block */
+};
+#define RV_CPAGE_NONE (~0ULL)
 
 /* ---- software TLB -------------------------------------------------------------------- */
 
@@ -135,9 +162,14 @@ enum { RV_TLBSET_U = 0, RV_TLBSET_S, RV_TLBSET_SUM, RV_NTLBSET };
 /* Everything the emulator keeps per vCPU beyond the architectural state. */
 struct rv_state {
 	struct rv_tlb_set tlb[RV_NTLBSET];
-	struct rv_tlb_set *cur;	       /* the view for the current privilege and SUM */
-	struct rv_dpage *dcache;       /* RV_DCACHE_SLOTS pages: set s is [s*WAYS, s*WAYS+WAYS) */
-	u8 dcache_mru[RV_DCACHE_SETS]; /* most recently claimed or fetched way per set */
+	struct rv_tlb_set *cur;	      /* the view for the current privilege and SUM */
+	union rv_slot *arena;	      /* RV_ARENA_SLOTS: the decoded-block cache */
+	u32 arena_top;		      /* next free slot */
+	u32 code_gen;		      /* bumped by every rv_code_flush */
+	u32 *bhash;		      /* RV_BHASH_SIZE header indices or RV_NONE */
+	struct rv_cpage *cpages;      /* RV_CPAGE_SETS * RV_CPAGE_WAYS */
+	u8 cpage_next[RV_CPAGE_SETS]; /* round-robin victim way per set */
+	u64 code_pa;		      /* guest-physical page of the last rv_fetch_block */
 	/* An exception raised by a helper, taken by the interpreter. */
 	u64 exc_cause, exc_tval;
 	/* The interpreter must re-translate pc before the next instruction. */
@@ -239,15 +271,37 @@ void rv_tlb_flush_va(struct rv_cpu *c, u64 va);
  * TLB misses, MMIO, page-crossing (split) and code-page stores. False = exception. */
 bool rv_load_slow(struct rv_cpu *c, u64 va, unsigned size, u64 *val);
 bool rv_store_slow(struct rv_cpu *c, u64 va, unsigned size, u64 val);
-/* rv_fetch_page - the decoded page for pc (translating for execute); NULL = exception. */
-struct rv_dpage *rv_fetch_page(struct rv_cpu *c, u64 pc);
+/* rv_fetch_block - the first instruction of the decoded block at pc (translating for
+ * execute, decoding on a miss, which may flush the whole cache first); st->code_pa gets
+ * pc's guest-physical page. NULL = exception recorded. */
+const struct rv_insn *rv_fetch_block(struct rv_cpu *c, u64 pc);
+/* rv_bcache_init/free - allocate/free st's cache arrays (rv_code_flush empties them). */
+int rv_bcache_init(struct rv_state *st);
+void rv_bcache_free(struct rv_state *st);
+/* rv_cpage_find - the page-directory record of guest-physical page ppn, or NULL. */
+struct rv_cpage *rv_cpage_find(struct rv_state *st, u64 ppn);
+/* rv_is_direct - a direct branch or jal: `raw` is its chained target. */
+bool rv_is_direct(u8 op);
+/* rv_find_block - the block at guest-physical pa if the hash has it: its first
+ * instruction. A bucket is RV_BHASH_WAYS entries from RV_BHASH(pa), newest first. */
+const struct rv_insn *rv_find_block_slow(struct rv_state *st, u64 pa);
+static inline const struct rv_insn *rv_find_block(struct rv_state *st, u64 pa)
+{
+	u32 h = st->bhash[RV_BHASH(pa)];
+	if (likely(h != RV_NONE && st->arena[h].h.pa == pa))
+		return &st->arena[h + 1].i;
+	return rv_find_block_slow(st, pa);
+}
+/* rv_translate_hot - ip, an RV_OP_HOT, ran RV_JIT_HOT times: translate the run it starts
+ * (it becomes RV_OP_BLOCK, or its own op again if the translator declines). */
+void rv_translate_hot(struct rv_state *st, struct rv_insn *ip);
 /* rv_fetch16 - one instruction halfword at va, for page-crossing instructions. */
 bool rv_fetch16(struct rv_cpu *c, u64 va, u16 *out);
-/* rv_code_flush - forget every decoded page (fence.i, reset). */
+/* rv_code_flush - forget every decoded block and translated run (fence.i, reset, full). */
 void rv_code_flush(struct rv_cpu *c);
 /* rv_code_written - a store of `size` bytes at guest-physical pa hit a page that may
- * hold decoded code: forget the slots it overlaps (the whole page once no decoded slot
- * is left, setting st->refetch). Returns true while the page still holds decoded code. */
+ * hold decoded code: kill every block of that page (setting st->refetch if there was
+ * one). Returns true while the page still holds decoded code (never, today). */
 bool rv_code_written(struct rv_cpu *c, u64 pa, unsigned size);
 
 /* Inline fast paths: a TLB hit on a RAM page with the access inside the page. `t` is
