@@ -174,6 +174,8 @@ struct t1_hart {
 	u32 loaded_vmid_plus1; /* for VMID-less hardware: flush on change */
 	u64 run_t0;	       /* when the current vCPU was loaded */
 	u64 idle_ticks, busy_ticks, switches;
+	u64 ticks, preempts; /* slice ends seen while a vCPU ran; of them, switches */
+	u64 max_late;	     /* latest a tick came after its slice end (timebase ticks) */
 };
 
 /* ---- the machine ------------------------------------------------------------------- */

@@ -69,10 +69,13 @@ static void cmd_stats(void)
 		struct t1_hart *h = &t1.harts[i];
 		if (!h->present)
 			continue;
-		t1_printf("hart %u: %s%s, busy %llu ms, idle %llu ms, %llu switches\n", i,
-			  h->dedicated ? "dedicated to " : "shared pool",
+		t1_printf("hart %u: %s%s, busy %llu ms, idle %llu ms, %llu switches, %llu ticks, "
+			  "%llu preemptions, worst tick %llu ms late\n",
+			  i, h->dedicated ? "dedicated to " : "shared pool",
 			  h->dedicated ? h->dedicated->tvm->vm.cfg.name : "", ms(h->busy_ticks),
-			  ms(h->idle_ticks), (unsigned long long)h->switches);
+			  ms(h->idle_ticks), (unsigned long long)h->switches,
+			  (unsigned long long)h->ticks, (unsigned long long)h->preempts,
+			  ms(h->max_late));
 	}
 	for (unsigned i = 0; i < t1.nvms; i++) {
 		struct t1_vm *tvm = t1.vms[i];
@@ -86,9 +89,10 @@ static void cmd_stats(void)
 			struct t1_vcpu *vc = &tvm->vc[c];
 			static const char *const run[] = { "off", "runnable", "running",
 							   "blocked" };
-			t1_printf("  vcpu %u: %s, cpu %llu ms, %llu exits\n", c,
-				  vc->run < 4 ? run[vc->run] : "?", ms(cpu_ticks(vc)),
-				  (unsigned long long)vc->exits);
+			t1_printf(
+				"  vcpu %u: %s, cpu %llu ms, %llu exits, vtime %llu ms, hart %d\n",
+				c, vc->run < 4 ? run[vc->run] : "?", ms(cpu_ticks(vc)),
+				(unsigned long long)vc->exits, ms(vc->vtime), (int)vc->hart);
 		}
 	}
 }

@@ -292,7 +292,23 @@ enum t1_exit t1_sched_tick(struct t1_hart *h, struct t1_vcpu *c)
 		}
 		return T1_CONTINUE;
 	}
+	if (now - h->slice_end > h->max_late) {
+		/*
+		 * The HS timer came this late: the vCPU kept the hart (and is charged for it)
+		 * that long. On QEMU this is the host not running QEMU's timer or vCPU thread
+		 * in time; said once per new worst case above 250 ms, to explain a stall.
+		 */
+		h->max_late = now - h->slice_end;
+		if (h->max_late > 25 * T1_SLICE_TICKS)
+			t1_printf("[duovisor] hart %u: scheduler tick %llu ms late (vCPU %u of %s "
+				  "ran "
+				  "on)\n",
+				  h->index,
+				  (unsigned long long)(h->max_late / (PLAT_TIMEBASE_HZ / 1000)),
+				  c->v->id, c->tvm->vm.cfg.name);
+	}
 	h->slice_end = now + T1_SLICE_TICKS;
+	h->ticks++;
 	if (h->console)
 		t1_vcon_tick();
 	if (h->dedicated)
@@ -303,6 +319,7 @@ enum t1_exit t1_sched_tick(struct t1_hart *h, struct t1_vcpu *c)
 	struct t1_vcpu *other = pick(h, now, c);
 	bool preempt = capped(c->tvm, now) || (other && other->vtime < c->vtime);
 	duo_unlock(&t1.sched_lock);
+	h->preempts += preempt;
 	return preempt ? T1_PREEMPT : T1_CONTINUE;
 }
 

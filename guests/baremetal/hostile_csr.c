@@ -35,8 +35,9 @@ const char rt_guest_name[] = "hostile_csr";
 #define T0 5
 #define A0 10
 /* H loads/stores: funct7, rs2 field, rs1 = a0 (a scratch buffer), rd = t0. */
-#define HLV(f7, rs2) (((unsigned)(f7) << 25) | ((unsigned)(rs2) << 20) | (A0 << 15) | (4u << 12) | \
-		      (T0 << 7) | 0x73u)
+#define HLV(f7, rs2)                                                                               \
+	(((unsigned)(f7) << 25) | ((unsigned)(rs2) << 20) | (A0 << 15) | (4u << 12) | (T0 << 7) |  \
+	 0x73u)
 #define HSV(f7) (((unsigned)(f7) << 25) | (T0 << 20) | (A0 << 15) | (4u << 12) | 0x73u)
 
 #define INSN_RET 0x00008067u
@@ -198,7 +199,8 @@ static void run_u(uint32_t insn, struct rt_probe *p)
 	u_traps = 0;
 	u_cause = u_tval = 0;
 	u_active = true;
-	u_enter((unsigned long)code, (unsigned long)scratch, (unsigned long)(u_stack + sizeof(u_stack)));
+	u_enter((unsigned long)code, (unsigned long)scratch,
+		(unsigned long)(u_stack + sizeof(u_stack)));
 	p->faulted = u_traps != 0;
 	p->cause = u_cause;
 	p->tval = u_tval;
@@ -214,7 +216,8 @@ static void check(const struct probe *pr, const struct rt_probe *p)
 		return;
 	}
 	if (p->cause != EXC_ILLEGAL) {
-		rt_fail(pr->name, "insn 0x%08x: scause %lu (want 2, illegal instruction), stval 0x%lx",
+		rt_fail(pr->name,
+			"insn 0x%08x: scause %lu (want 2, illegal instruction), stval 0x%lx",
 			pr->insn, p->cause, p->tval);
 		return;
 	}
@@ -252,7 +255,8 @@ void guest_main(unsigned long hartid, uintptr_t dtb)
 		  hs ? "HS-mode (hstatus readable: the board has H and no hypervisor)"
 		     : "not HS-mode (hstatus traps)");
 	if (hs && rt_on_duovisor())
-		rt_fail("vs_mode", "hstatus is readable under duovisor: the guest is not in VS-mode");
+		rt_fail("vs_mode",
+			"hstatus is readable under duovisor: the guest is not in VS-mode");
 
 	for (i = 0; i < sizeof(s_probes) / sizeof(s_probes[0]); i++) {
 		const struct probe *pr = &s_probes[i];
@@ -283,6 +287,6 @@ void guest_main(unsigned long hartid, uintptr_t dtb)
 		rt_pass("u_wfi");
 	rt_printf("hostile_csr: u_wfi %s\n", p.faulted ? "trapped" : "completed");
 
-	rt_printf("hostile_csr: done, %u of %u probes trapped as illegal instructions%s\n", n_illegal,
-		  n_checked, hs ? " (H probes skipped in HS-mode)" : "");
+	rt_printf("hostile_csr: done, %u of %u probes trapped as illegal instructions%s\n",
+		  n_illegal, n_checked, hs ? " (H probes skipped in HS-mode)" : "");
 }

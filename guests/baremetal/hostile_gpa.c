@@ -208,7 +208,8 @@ static void fill_free_ram(void)
 	uint64_t a, n = 0;
 
 	for (a = ram_base; a < ram_end; a += 8) {
-		if (in_image(a) || in_dtb(a) || (a >= (uintptr_t)root && a < (uintptr_t)xpage + PAGE))
+		if (in_image(a) || in_dtb(a) ||
+		    (a >= (uintptr_t)root && a < (uintptr_t)xpage + PAGE))
 			continue;
 		*(volatile uint64_t *)a = 0xdead000000000000UL | a;
 		n++;
@@ -258,7 +259,8 @@ static void vs_stage_check(void)
 	satp_off();
 	rt_check(p.faulted && p.cause == 13, "vs_stage_no_stale",
 		 "load from 0x%lx with an empty table: %s %lu (want a load page fault, 13)",
-		 TEST_VA, p.faulted ? "scause" : "read", p.faulted ? p.cause : (unsigned long)p.val);
+		 TEST_VA, p.faulted ? "scause" : "read",
+		 p.faulted ? p.cause : (unsigned long)p.val);
 
 	map_test_va();
 	satp_on();
