@@ -225,3 +225,32 @@ TEST(jit_block_invalidated_by_store)
 	rv_jit_hot = RV_JIT_HOT;
 	tm_free(m);
 }
+
+/* A straight run of translatable instructions becomes one translated run once hot. */
+TEST(jit_long_run_is_one_block)
+{
+	struct tmachine *m = tm_new();
+	CHECK(rv_st(&m->cpu)->jit != NULL);
+	u32 code[11];
+	for (int i = 0; i < 10; i++)
+		code[i] = I(i + 1, 10, 0, 10, 0x13); /* addi a0, a0, i+1 */
+	code[10] = 0x73;
+	u64 base = PLAT_RAM_BASE + 0x3000;
+	tm_load(m, base, code, sizeof(code));
+	rv_jit_hot = 2;
+	for (int r = 0; r < 2; r++) {
+		m->cpu.x[10] = 0;
+		m->cpu.pc = base;
+		CHECK_EQ(rv_cpu_run(&m->cpu, 100), RV_EXIT_ECALL);
+		CHECK_EQ(m->cpu.x[10], 55);
+	}
+	rv_jit_hot = RV_JIT_HOT;
+	const struct rv_insn *b = rv_find_block(rv_st(&m->cpu), base);
+	CHECK(b != NULL);
+	if (b) {
+		CHECK_EQ(b->op, RV_OP_BLOCK);
+		if (b->op == RV_OP_BLOCK)
+			CHECK_EQ(rv_jit_block(rv_st(&m->cpu)->jit, b->raw)->n, 10);
+	}
+	tm_free(m);
+}

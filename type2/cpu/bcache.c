@@ -198,9 +198,10 @@ static void mark_runs(struct rv_insn *ins, unsigned n)
 			i++;
 			continue;
 		}
-		mark_hot(&ins[i]);
+		unsigned start = i;
 		while (i < n && rv_jit_can(ins[i].op))
 			i++;
+		mark_hot(&ins[start]); /* after the scan: an RV_OP_HOT is not translatable */
 	}
 }
 
