@@ -4,7 +4,7 @@
 #   make          host program build/duovisor, the core for both targets, test guests
 #   make guests   Linux kernel + busybox initramfs (cached in ~/.cache/duovisor)
 #   make test     unit tests, then system tests; ends with "N passed, N failed"
-#   make demo     boot configs/demo.json on type 2
+#   make demo     boot configs/demo.json on type 2, then the same config on type 1
 #   make bench    benchmarks against QEMU (never part of make test)
 #
 # Area fragments (*.mk) add their own targets; each lives beside the code it builds.

@@ -335,6 +335,9 @@ void t1_mgmt_enter(void);
 bool t1_mgmt_input(u8 ch);
 void t1_mgmt_exec(char *line);
 extern struct t1_vm *t1_focus;
+/* t1_vcon_vm_gone - tvm stopped for good: if input went to it, move it to the next
+ * running VM (and say so), as type 2 does. */
+void t1_vcon_vm_gone(struct t1_vm *tvm);
 
 /* ---- OpenSBI (the firmware below us) ----------------------------------------------- */
 

@@ -150,6 +150,18 @@ static void focus_next(void)
 	t1_printf("[duovisor] input goes to [%s]\n", t1_focus->vm.cfg.name);
 }
 
+void t1_vcon_vm_gone(struct t1_vm *tvm)
+{
+	/* As in type 2: when the VM you type into stops for good, input moves on. */
+	if (t1_focus != tvm)
+		return;
+	for (unsigned i = 0; i < t1.nvms; i++)
+		if (t1.vms[i] != tvm && t1.vms[i]->vm.state == VM_RUNNING) {
+			focus_next();
+			return;
+		}
+}
+
 /* to_guest - false when the guest's input FIFO is full (the byte is to be retried). */
 static bool to_guest(u8 ch)
 {

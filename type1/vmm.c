@@ -235,6 +235,8 @@ void t1_vmm_finalize(struct t1_vm *tvm)
 		t1_sched_make_runnable_locked(&tvm->vc[0]);
 	bool down = t1_vmm_all_stopped();
 	duo_unlock(&t1.sched_lock);
+	if (req != T1_REQ_RESTART && !down)
+		t1_vcon_vm_gone(tvm);
 	if (down) {
 		/* Like type 2's exit status: 0 only if every guest powered itself off. */
 		unsigned unclean = 0;
