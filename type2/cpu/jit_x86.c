@@ -27,8 +27,8 @@ unsigned rv_jit_hot = RV_JIT_HOT;
 
 /* Both sized for what one full decoded-block arena (rv_internal.h) tends to need; when
  * either fills up, everything decoded is dropped (rv_code_flush) and built again. */
-#define CODE_BYTES (256u << 10)
-#define MAX_BLOCKS 8192u
+#define CODE_BYTES (128u << 10)
+#define MAX_BLOCKS 4096u
 #define BLOCK_BYTES_MAX (RV_JIT_MAX * 40 + 64) /* worst case per block, with stores */
 
 struct rv_jit {
