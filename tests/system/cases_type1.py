@@ -24,7 +24,7 @@ Type-1-only tests are SKIPPED elsewhere with that reason.
 
 import re
 
-from cases import (BM, IMAGE, INITRD, PROMPT, SUMMARY, Test, alive, bm_result,
+from cases import (BM, IMAGE, INITRD, SUMMARY, Test, alive, bm_result,
                    exits_after_summary, heartbeats, victim_ready)
 from machines import VM
 from script import Call, Expect, ExpectExit, Failure, Send, Skip, Sleep, Stopped
@@ -106,8 +106,7 @@ def four_vms():
                           % (ded, pool))
         ctx.note("three harts dedicated to a, b, c; pool hart %s runs d" % pool[0])
 
-    steps = [Call(type1_only)]
-    steps += [Expect(r"duovisor-guest: shell ready", n, 300) for n in names]
+    steps = [Expect(r"duovisor-guest: shell ready", n, 300) for n in names]
     steps += [Sleep(1), Call(placement)]
     for i, n in enumerate(names):
         steps += [Send("echo %s=$((%d*7)) $(grep -c processor /proc/cpuinfo)" % (n.upper(), i + 6), n),
@@ -121,7 +120,7 @@ def four_vms():
     steps += [focus("d"), Send("poweroff -f", "d"), ExpectExit(0, timeout=60)]
     return Test("type1_four_vms_four_harts", vms, steps,
                 "four Linux VMs on four harts (3 dedicated + 1 on the pool hart) answer",
-                budget=900)
+                budget=900, prepare=type1_only)
 
 
 # ---- six shared vCPUs on two harts --------------------------------------------------------------
@@ -173,8 +172,7 @@ def six_on_two():
         if min(sh) * 8 < max(sh):
             raise Failure("a shared vCPU got less than 1/8 of another's time: %s" % finals)
 
-    steps = [Call(type1_only)]
-    steps += [Expect(r"^progress: \d harts spinning$", v.name, 60) for v in vms]
+    steps = [Expect(r"^progress: \d harts spinning$", v.name, 60) for v in vms]
     steps += [Call(placement)]
     for v in vms:
         steps += [Expect(r"^progress: round 5 ", v.name, 120),
@@ -183,7 +181,7 @@ def six_on_two():
     steps += [ExpectExit(0, timeout=60)]
     return Test("type1_six_shared_two_harts", vms, steps,
                 "six shared vCPUs (3 VMs x 2) on the two pool harts all make progress",
-                budget=400)
+                budget=400, prepare=type1_only)
 
 
 # ---- HOSTILE 25: the guest-physical space, reused VMID ------------------------------------------
@@ -246,6 +244,8 @@ def gpa_scan():
         else:
             ctx.send("probe 0", "gpa")
             ctx.expect(r"^PASS outside_all_fault$", "gpa", 60)
+            ctx.note("%d outside probes: each an access fault in the guest"
+                     % ctx.data["nprobes"])
 
     def reboot(ctx):
         ctx.send("reboot", "gpa")
@@ -272,13 +272,13 @@ def gpa_scan():
         if "CHECKSUM CHANGED" in ctx.text("victim"):
             raise Failure("victim reported CHECKSUM CHANGED")
 
-    steps = [Call(duovisor_only), Call(victim_ready), heartbeats(1), Call(first),
+    steps = [Call(victim_ready), heartbeats(1), Call(first),
              Call(probes), heartbeats(2), Call(reboot), Call(restart), heartbeats(2),
              Call(done), Stopped("gpa"), heartbeats(3), Call(alive)]
     return Test("hostile_gpa_scan", vms, steps,
                 "HOSTILE 25 beside the victim: aperture, fresh RAM, no stale VS-stage "
                 "translation after reboot/restart, every other guest-physical region",
-                budget=900)
+                budget=900, prepare=duovisor_only)
 
 
 # ---- HOSTILE 24: H-mode CSRs and privileged instructions from the guest ---------------------------
@@ -296,10 +296,8 @@ def csr_test(suffix="", policy="shared", prepare=None, doc=""):
              bm_result("hostile_csr", need=CSR_NEED, need_duovisor=CSR_NEED_DUOVISOR,
                        timeout=60),
              Call(exits_after_summary)]
-    if prepare:
-        steps.insert(0, Call(prepare))
     return Test("bm_hostile_csr" + suffix, [bm("hostile_csr", policy=policy)], steps,
-                doc, budget=120)
+                doc, budget=120, prepare=prepare)
 
 
 def all_tests():
