@@ -3,8 +3,8 @@
  * build/tests/t2blk_tests by tests/fuzz/fuzz.mk (it lives here with the other tests of
  * the virtio area's host code; it is not a fuzzer).
  *
- * blk.c talks to the real file system through pwrite/fdatasync/fallocate. This program
- * defines those three itself, so the dynamic linker binds blk.c's calls to them: each
+ * blk.c talks to the real file system through pwrite/pwritev/fdatasync/fallocate. This
+ * program defines those itself, so the dynamic linker binds blk.c's calls to them: each
  * passes through to the kernel (syscall(2)) unless a test asked for a fault - ENOSPC or
  * EIO on write, short writes, EIO on fdatasync, EOPNOTSUPP from fallocate. That checks
  * HOSTILE.md 27-28 (disk full and EIO give DUO_EIO; never a successful flush after a
@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <duo/err.h>
@@ -45,6 +46,21 @@ ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 	if (inj.short_writes && n > 100)
 		n = 100;
 	return syscall(SYS_pwrite64, fd, buf, n, off);
+}
+
+/* pwritev: the same faults; a short write stops inside the first buffer when it can. */
+ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
+{
+	inj.pwrite_calls++;
+	if (inj.pwrite_errno) {
+		errno = inj.pwrite_errno;
+		return -1;
+	}
+	if (inj.short_writes && cnt > 0) {
+		size_t n = iov[0].iov_len > 100 ? 100 : iov[0].iov_len;
+		return syscall(SYS_pwrite64, fd, iov[0].iov_base, n, off);
+	}
+	return syscall(SYS_pwritev, fd, iov, cnt, (long)off, (long)((u64)off >> 32));
 }
 
 int fdatasync(int fd)
@@ -139,6 +155,59 @@ static void t_roundtrip_and_bounds(void)
 	CHECK(memcmp(w, r, sizeof(w)) == 0);
 	t2_blk_close(&vm);
 	CHECK(host_blk_size(&vm, 0) == 0); /* gone after close */
+}
+
+/* host_blk_readv/writev: one request over scattered buffers, short writes continued
+ * across buffer boundaries, faults and bounds as for the single-buffer calls. */
+static void t_vectored(void)
+{
+	struct vm vm;
+	static u8 w[3][4096], r[3][4096];
+	struct host_iov wv[3], rv[3];
+	for (int b = 0; b < 3; b++) {
+		for (int i = 0; i < 4096; i++)
+			w[b][i] = (u8)(i * 7 + b * 101);
+		wv[b] = (struct host_iov){ w[b], b == 1 ? 1000 : 4096 };
+		rv[b] = (struct host_iov){ r[b], wv[b].len };
+	}
+	vm_with(&vm, "v.img", 1 << 20, false);
+	CHECK(t2_blk_open(&vm) == 0);
+	inj.pwrite_calls = 0;
+	CHECK(host_blk_writev(&vm, 0, 4096, wv, 3) == 0);
+	CHECK(inj.pwrite_calls == 1); /* one system call for the whole request */
+	memset(r, 0, sizeof(r));
+	CHECK(host_blk_readv(&vm, 0, 4096, rv, 3) == 0);
+	for (int b = 0; b < 3; b++)
+		CHECK(memcmp(w[b], r[b], wv[b].len) == 0);
+	/* Laid end to end: the second buffer's bytes follow the first's on the disk. */
+	u8 one[1000];
+	CHECK(host_blk_read(&vm, 0, 8192, one, sizeof(one)) == 0);
+	CHECK(memcmp(one, w[1], sizeof(one)) == 0);
+	/* Short writes go on from where they stopped, across buffers. */
+	inj.short_writes = true;
+	inj.pwrite_calls = 0;
+	for (int b = 0; b < 3; b++)
+		w[b][5] ^= 0xff;
+	CHECK(host_blk_writev(&vm, 0, 4096, wv, 3) == 0);
+	CHECK(inj.pwrite_calls >= 92);
+	inj.short_writes = false;
+	CHECK(host_blk_readv(&vm, 0, 4096, rv, 3) == 0);
+	for (int b = 0; b < 3; b++)
+		CHECK(memcmp(w[b], r[b], wv[b].len) == 0);
+	/* Faults and bounds. */
+	inj.pwrite_errno = ENOSPC;
+	CHECK(host_blk_writev(&vm, 0, 0, wv, 3) == DUO_EIO);
+	inj.pwrite_errno = 0;
+	CHECK(host_blk_writev(&vm, 0, (1 << 20) - 8192, wv, 3) == DUO_EIO);
+	CHECK(host_blk_readv(&vm, 0, (1 << 20) - 8192, rv, 3) == DUO_EIO);
+	CHECK(host_blk_writev(&vm, 0, ~0ULL - 100, wv, 3) == DUO_EIO);
+	CHECK(file_size(vm.cfg.disks[0].path) == 1 << 20);
+	t2_blk_close(&vm);
+	vm_with(&vm, "vr.img", 1 << 20, true);
+	CHECK(t2_blk_open(&vm) == 0);
+	CHECK(host_blk_writev(&vm, 0, 0, wv, 3) == DUO_EPERM);
+	CHECK(host_blk_readv(&vm, 0, 0, rv, 3) == 0);
+	t2_blk_close(&vm);
 }
 
 static void t_disk_full_and_eio(void)
@@ -242,6 +311,7 @@ int main(void)
 		void (*fn)(void);
 	} tests[] = {
 		{ "t2blk_roundtrip_and_bounds", t_roundtrip_and_bounds },
+		{ "t2blk_vectored", t_vectored },
 		{ "t2blk_disk_full_and_eio", t_disk_full_and_eio },
 		{ "t2blk_failed_fsync_poisons", t_failed_fsync_poisons },
 		{ "t2blk_readonly", t_readonly },

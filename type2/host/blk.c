@@ -2,6 +2,9 @@
  * blk.c - type 2's disks: duo/host.h's host_blk_* on raw image files (or block devices),
  * for the core's virtio-blk (core/dev/virtio_blk.c). See blk.h for the life cycle.
  *
+ * A request's guest buffers go to the kernel as one preadv/pwritev (host_blk_readv and
+ * host_blk_writev), not one system call per 4 KiB page.
+ *
  * Durability rules (HOSTILE.md 27-29): a write is pwrite()n fully or reported as DUO_EIO
  * (ENOSPC, EIO, anything); a flush is fdatasync(), and once one has failed the disk is
  * poisoned: every later flush fails too, because the kernel may already have dropped
@@ -24,6 +27,7 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <duo/err.h>
@@ -224,6 +228,68 @@ int host_blk_write(struct vm *vm, unsigned disk, u64 off, const void *buf, size_
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+/*
+ * rw_vec - one preadv/pwritev loop over a request's guest buffers: the whole request is
+ * usually a single system call (the core's default would make one per 4 KiB page). Short
+ * transfers go on from where they stopped; a read that meets the end of the file, or
+ * any error, is DUO_EIO.
+ */
+static int rw_vec(struct vm *vm, unsigned disk, u64 off, const struct host_iov *hv, unsigned n,
+		  bool wr)
+{
+	struct t2_disk *d = disk_of(vm, disk);
+	struct iovec iov[HOST_IOV_MAX];
+	u64 total = 0;
+	if (!d || n > HOST_IOV_MAX)
+		return DUO_EIO;
+	for (unsigned i = 0; i < n; i++) {
+		iov[i].iov_base = hv[i].base;
+		iov[i].iov_len = hv[i].len;
+		total += hv[i].len;
+	}
+	if (!in_range(d, off, total))
+		return DUO_EIO;
+	if (wr && d->readonly)
+		return DUO_EPERM;
+	struct iovec *v = iov;
+	while (total) {
+		int cnt = (int)(n - (unsigned)(v - iov));
+		ssize_t k =
+			wr ? pwritev(d->fd, v, cnt, (off_t)off) : preadv(d->fd, v, cnt, (off_t)off);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			duo_log(vm, LOG_WARN, "disks[%u]: %s at %llu: %s", disk,
+				wr ? "write" : "read", (unsigned long long)off,
+				k    ? strerror(errno)
+				: wr ? "wrote nothing"
+				     : "unexpected end of file");
+			return DUO_EIO;
+		}
+		off += (u64)k;
+		total -= (u64)k;
+		while (k > 0 && (size_t)k >= v->iov_len) { /* skip the buffers done */
+			k -= (ssize_t)v->iov_len;
+			v++;
+		}
+		if (k) {
+			v->iov_base = (u8 *)v->iov_base + k;
+			v->iov_len -= (size_t)k;
+		}
+	}
+	return 0;
+}
+
+int host_blk_readv(struct vm *vm, unsigned disk, u64 off, const struct host_iov *iov, unsigned n)
+{
+	return rw_vec(vm, disk, off, iov, n, false);
+}
+
+int host_blk_writev(struct vm *vm, unsigned disk, u64 off, const struct host_iov *iov, unsigned n)
+{
+	return rw_vec(vm, disk, off, iov, n, true);
 }
 
 int host_blk_flush(struct vm *vm, unsigned disk)

@@ -37,8 +37,8 @@ void host_vcpu_set_timer(struct vcpu *v, u64 deadline);
 void host_vcpu_set_irq(struct vcpu *v, unsigned irq, bool level);
 
 enum host_fence {
-	HOST_FENCE_I, /* remote fence.i */
-	HOST_FENCE_VMA, /* sfence.vma over [start, start+size), all ASIDs */
+	HOST_FENCE_I,	     /* remote fence.i */
+	HOST_FENCE_VMA,	     /* sfence.vma over [start, start+size), all ASIDs */
 	HOST_FENCE_VMA_ASID, /* sfence.vma over [start, start+size) for one ASID */
 };
 /*
@@ -86,6 +86,20 @@ int host_entropy(void *buf, size_t n);
 u64 host_blk_size(struct vm *vm, unsigned disk);
 int host_blk_read(struct vm *vm, unsigned disk, u64 off, void *buf, size_t len);
 int host_blk_write(struct vm *vm, unsigned disk, u64 off, const void *buf, size_t len);
+/*
+ * host_blk_readv/host_blk_writev - one transfer of n buffers laid end to end on the disk
+ * from off (n <= HOST_IOV_MAX, total length checked like the single-buffer calls). Same
+ * answers as host_blk_read/host_blk_write. The core carries weak defaults that make one
+ * host_blk_read/write per buffer, so a backend defines these only to do better (type 2:
+ * one preadv/pwritev per request).
+ */
+#define HOST_IOV_MAX 256
+struct host_iov {
+	void *base;
+	size_t len;
+};
+int host_blk_readv(struct vm *vm, unsigned disk, u64 off, const struct host_iov *iov, unsigned n);
+int host_blk_writev(struct vm *vm, unsigned disk, u64 off, const struct host_iov *iov, unsigned n);
 /* host_blk_flush - returns 0 only once every acknowledged write is durable. */
 int host_blk_flush(struct vm *vm, unsigned disk);
 /* host_blk_discard - drop (discard) or zero (write_zeroes) a range. */
