@@ -6,7 +6,7 @@
  *
  * Layout of the emulator:
  *   cpu.c        init/reset, rv_cpu_run's outer loop, interrupts and trap entry
- *   exec.c       the interpreter (threaded dispatch over decoded pages)
+ *   exec.c       the interpreter (threaded dispatch over decoded blocks)
  *   decode.c     32-bit decoder          decode_rvc.c  compressed decoder
  *   mmu.c        Sv39/48/57 walk, TLB fill/flush, slow loads/stores/fetches
  *   bcache.c     the decoded-block cache: build, find, invalidate, flush
@@ -31,7 +31,7 @@
 /* Every operation the interpreter knows; RVC instructions expand to the same ops. */
 /* clang-format off */
 #define RV_OPS(X)                                                                           \
-	X(STALE) X(CROSS) X(END) X(BLOCK) X(HOT) X(ILLEGAL) X(NOP) X(LI) X(MV)    \
+	X(STALE) X(CROSS) X(END) X(BLOCK) X(HOT) X(ILLEGAL) X(NOP) X(LI) X(MV)              \
 	X(LUI) X(AUIPC) X(JAL) X(JALR)                                                       \
 	X(BEQ) X(BNE) X(BLT) X(BGE) X(BLTU) X(BGEU)                                          \
 	X(LB) X(LH) X(LW) X(LD) X(LBU) X(LHU) X(LWU)                                         \
@@ -63,7 +63,7 @@ enum rv_op { RV_OPS(RV_OP_ENUM) RV_NOPS };
  * (up to 0x1002 for a block's END). An RV_OP_BLOCK instruction starts a translated run
  * (jit.h): `raw` is the run's id and `aux` the instruction's own op, the other fields
  * are its own instruction's. An RV_OP_HOT instruction starts a run the translator could
- * take: `aux` is its own op and `raw` counts its executions up to RV_JIT_HOT.
+ * take: `aux` is its own op and `raw` counts its executions up to rv_jit_hot.
  */
 struct rv_insn {
 	u8 op;
@@ -88,7 +88,7 @@ void rv_decode16(u16 raw, struct rv_insn *d);
  * instruction, or RV_BLOCK_MAX of them, or the end of the page; then, unless the last one
  * never falls through (jal, jalr, ecall, sret, ...), an RV_OP_END slot whose `off` is
  * where execution continues. Blocks never leave their page. Only code that runs is
- * decoded, about 16 bytes per instruction plus two slots per block.
+ * decoded, 16 bytes per instruction plus one or two slots per block.
  *
  * Chaining: a direct branch, jal or END whose target lies in the same page keeps, once it
  * has been taken, the arena index of the target block's first instruction in `raw`
