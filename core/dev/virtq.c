@@ -147,6 +147,15 @@ int virtq_pop(struct virtio_dev *d, u32 qi, struct virtq_chain *c)
 	return 1;
 }
 
+void virtq_unpop(struct virtio_dev *d, u32 qi)
+{
+	struct virtq *q = &d->vq[qi];
+	/* The chain was never pushed, so it is still the driver's available entry: taking
+	 * it again later re-reads and re-checks every descriptor. */
+	if (q->ready)
+		q->last_avail--;
+}
+
 void virtq_push(struct virtio_dev *d, u32 qi, u16 head, u32 len)
 {
 	struct virtq *q = &d->vq[qi];

@@ -113,6 +113,18 @@ bool netsw_bucket_take(struct netsw_bucket *b, size_t len, u64 now)
 	return true;
 }
 
+u64 netsw_bucket_ready_at(const struct netsw_bucket *b, size_t len)
+{
+	u64 cost = len + NETSW_FRAME_COST;
+	if (!b->rate || b->tokens >= cost)
+		return b->last_refill;
+	if (cost > b->burst)
+		return UINT64_MAX;
+	/* Tokens count from last_refill on (take keeps fractions there), so round up. */
+	u64 need = cost - b->tokens;
+	return b->last_refill + (need * PLAT_TIMEBASE_HZ + b->rate - 1) / b->rate;
+}
+
 void netsw_rate_of_mbit(u32 mbit, u64 *bytes_per_s, u64 *burst)
 {
 	u64 r = (u64)DUO_MIN(mbit, NETSW_MAX_MBIT) * 125000;

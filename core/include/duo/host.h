@@ -117,4 +117,17 @@ int host_blk_discard(struct vm *vm, unsigned disk, u64 off, u64 len, bool zero);
  */
 int host_net_tx(struct vm *vm, unsigned net, const void *frame, size_t len);
 
+/*
+ * host_net_retry_at - virtio-net's transmit shaper (nets[].rate_mbit) ran out of tokens
+ * and left frames in the guest's ring: call virtio_net_tx_retry(virtio_net_dev(vm, net))
+ * once, from a host thread of the backend's choosing, at or soon after host_time_now(vm)
+ * reaches `when`. A new request for the same card replaces a pending one. Never calls
+ * back before returning (the caller holds the card's transmit lock). Returns 0, or a
+ * DUO_E* when it cannot; then the core drops what it cannot pay for now, as a policer.
+ * The core carries a weak default that returns DUO_ENOTSUP (type 1 has none). The
+ * backend ends a VM's pending calls, waiting for one that runs, before it detaches the
+ * VM's devices.
+ */
+int host_net_retry_at(struct vm *vm, unsigned net, u64 when);
+
 #endif

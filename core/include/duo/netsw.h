@@ -28,9 +28,9 @@ struct netsw;
 #define NETSW_MAX_PORTS 16
 #define NETSW_FDB_SIZE 64
 #define NETSW_ETH_HLEN 14
-#define NETSW_MAX_FRAME 1518	 /* 1500-byte payload + Ethernet header + one 802.1Q tag */
-#define NETSW_DEFAULT_MBIT 1000u /* nets[].rate_mbit when the config says nothing */
-#define NETSW_DEFAULT_RATE (NETSW_DEFAULT_MBIT * 125000ULL) /* bytes/s per port: 1 Gbit/s */
+#define NETSW_MAX_FRAME 1518  /* 1500-byte payload + Ethernet header + one 802.1Q tag */
+#define NETSW_DEFAULT_MBIT 0u /* nets[].rate_mbit when the config says nothing: no limit */
+#define NETSW_DEFAULT_RATE (NETSW_DEFAULT_MBIT * 125000ULL) /* bytes/s per port (0: none) */
 #define NETSW_DEFAULT_BURST (256u << 10)
 #define NETSW_MAX_MBIT 80000u /* rate_mbit's upper bound (keeps elapsed * rate in 64 bits) */
 #define NETSW_FRAME_COST 64   /* bytes charged per frame on top of its length */
@@ -53,6 +53,11 @@ void netsw_bucket_set(struct netsw_bucket *b, u64 bytes_per_s, u64 burst, u64 no
  * ticks; a clock going backwards earns nothing), then pay for a len-byte frame: true,
  * or false when the bucket cannot pay (nothing is taken then). */
 bool netsw_bucket_take(struct netsw_bucket *b, size_t len, u64 now);
+
+/* netsw_bucket_ready_at - the earliest time (timebase ticks) at which the bucket can
+ * pay for a len-byte frame: its last refill when it can now, UINT64_MAX never (len over
+ * the burst). A rate of 0 can always pay. */
+u64 netsw_bucket_ready_at(const struct netsw_bucket *b, size_t len);
 
 /*
  * netsw_rate_of_mbit - the (bytes/s, burst) pair for a configured rate in Mbit/s

@@ -15,7 +15,8 @@
  * and nothing more is processed until the driver resets the device (Status = 0).
  *
  * Work happens synchronously: a QueueNotify write processes the queue on the notifying
- * vCPU; net receive happens when a frame arrives (virtio_net_rx).
+ * vCPU; net receive happens when a frame arrives (virtio_net_rx); a rate-limited
+ * transmit queue resumes on the backend's thread (virtio_net_tx_retry).
  *
  * Call order for a backend (both types):
  *
@@ -236,6 +237,10 @@ void virtio_detach_all(struct vm *vm);
  */
 int virtq_pop(struct virtio_dev *d, u32 q, struct virtq_chain *c);
 
+/* virtq_unpop - give back the chain the last virtq_pop of q returned, unanswered: the
+ * next pop takes (and checks) it again. Only before anything was pushed on q since. */
+void virtq_unpop(struct virtio_dev *d, u32 q);
+
 /* virtq_push - return chain `head` to the driver with `len` bytes written. */
 void virtq_push(struct virtio_dev *d, u32 q, u16 head, u32 len);
 
@@ -286,16 +291,25 @@ int vm_attach_config_devices(struct vm *vm);
 
 /*
  * virtio_net_rx - deliver one Ethernet frame (no virtio header) to the guest behind d:
- * copied into the next receive buffer, interrupt raised as the driver asked. Returns 0,
- * DUO_EAGAIN when the driver is not ready or has no buffer (frame dropped and counted),
- * or DUO_EINVAL for a frame shorter than 14 or longer than NETSW_MAX_FRAME bytes.
+ * copied into the next receive buffer, interrupt raised as the driver asked; when the
+ * guest has no free buffer just now, held (in order, at most VIRTIO_NET_BACKLOG frames) until
+ * its driver adds some. Returns 0 (delivered or held), DUO_EAGAIN when the driver is not
+ * ready, the backlog is full or the buffer too small (frame dropped and counted), or
+ * DUO_EINVAL for a frame shorter than 14 or longer than NETSW_MAX_FRAME bytes.
  * Callable from any thread; takes only d->lock.
  */
 int virtio_net_rx(struct virtio_dev *d, const void *frame, size_t len);
+#define VIRTIO_NET_BACKLOG 64 /* received frames held per card while its ring is full */
+
+/* virtio_net_tx_retry - send what the guest left queued on d's transmit ring while the
+ * rate limit made it wait (the backend's answer to host_net_retry_at, duo/host.h). Any
+ * thread, no device lock held. */
+void virtio_net_tx_retry(struct virtio_dev *d);
 
 /* virtio_net_set_rate - the transmit limit of a device in any mode (bytes/s, 0 =
  * unlimited; burst in bytes). It starts as cfg.nets[i].rate_mbit says (default
- * NETSW_DEFAULT_MBIT, netsw_rate_of_mbit gives the burst). */
+ * NETSW_DEFAULT_MBIT: none; netsw_rate_of_mbit gives the burst). Frames over the limit
+ * wait in the guest's ring (or are dropped where the backend cannot retry). */
 void virtio_net_set_rate(struct virtio_dev *d, u64 bytes_per_s, u64 burst);
 
 /* virtio_net_dev - the virtio-net device for vm->cfg.nets[net], or NULL. */
