@@ -88,6 +88,7 @@ void netsw_bucket_set(struct netsw_bucket *b, u64 bytes_per_s, u64 burst, u64 no
 	/* A bucket smaller than one full frame would block the largest frames forever. */
 	b->burst = DUO_MAX(burst, (u64)NETSW_MAX_FRAME + NETSW_FRAME_COST);
 	b->tokens = b->burst;
+	b->frac = 0;
 	b->last_refill = now;
 }
 
@@ -98,13 +99,15 @@ bool netsw_bucket_take(struct netsw_bucket *b, size_t len, u64 now)
 	u64 el = now > b->last_refill ? now - b->last_refill : 0;
 	if (el >= REFILL_CAP) {
 		b->tokens = b->burst;
+		b->frac = 0;
 		b->last_refill = now;
 	} else if (el) {
-		u64 add = el * b->rate / PLAT_TIMEBASE_HZ;
-		if (add) { /* else keep last_refill so short gaps still add up */
-			b->tokens = DUO_MIN(b->burst, b->tokens + add);
-			b->last_refill = now;
-		}
+		/* Exact: what a refill leaves over is kept in frac, so any sequence of calls
+		 * earns the same as one, and netsw_bucket_ready_at can name the tick. */
+		u64 acc = b->frac + el * b->rate;
+		b->tokens = DUO_MIN(b->burst, b->tokens + acc / PLAT_TIMEBASE_HZ);
+		b->frac = b->tokens == b->burst ? 0 : acc % PLAT_TIMEBASE_HZ;
+		b->last_refill = now;
 	}
 	u64 cost = len + NETSW_FRAME_COST;
 	if (b->tokens < cost)
@@ -120,9 +123,9 @@ u64 netsw_bucket_ready_at(const struct netsw_bucket *b, size_t len)
 		return b->last_refill;
 	if (cost > b->burst)
 		return UINT64_MAX;
-	/* Tokens count from last_refill on (take keeps fractions there), so round up. */
-	u64 need = cost - b->tokens;
-	return b->last_refill + (need * PLAT_TIMEBASE_HZ + b->rate - 1) / b->rate;
+	/* From last_refill on, tokens grow by rate/HZ per tick on top of frac. */
+	u64 need = (cost - b->tokens) * PLAT_TIMEBASE_HZ - b->frac;
+	return b->last_refill + (need + b->rate - 1) / b->rate;
 }
 
 void netsw_rate_of_mbit(u32 mbit, u64 *bytes_per_s, u64 *burst)

@@ -5,7 +5,11 @@
  * (through the core's switch to a second VM) and in mode user (host_net_tx, which this
  * file implements for VMs it marks), under a fake clock: a card limited to 8 Mbit/s gets
  * one bucket plus one second's worth of bytes through in a simulated second, a card
- * with the default limit or 0 (none) gets everything through.
+ * with the default (none) or 0 gets everything through. Where the backend can retry
+ * later (host_net_retry_at, which this file implements for VMs named "*shape*"), the
+ * limit shapes: nothing is dropped, frames wait in the guest's ring and leave in order
+ * when the bucket can pay; elsewhere (the core's default, type 1) it polices: frames
+ * over the limit are dropped and counted.
  */
 #include <stdio.h>
 #include <string.h>
@@ -241,7 +245,7 @@ TEST(net_rate_switch_card_limited_by_config)
 	virtio_net_get_stats(a.t.dev, &s);
 	CHECK_EQ(s.tx_frames, got);
 	CHECK_EQ(s.tx_dropped, 5000 - got);
-	/* b, with the default 1000 Mbit/s, sends all 5000 in the same second. */
+	/* b, with the default (no limit), sends all 5000 in the same second. */
 	CHECK_EQ(blast(&b, &a, 1000), 5000);
 	/* The limit changes at run time: 0 = none. */
 	virtio_net_set_rate(a.t.dev, 0, 0);
@@ -285,8 +289,234 @@ TEST(net_rate_user_card_limited_before_host)
 	struct virtio_net_stats s;
 	virtio_net_get_stats(a.t.dev, &s);
 	CHECK_EQ(s.tx_dropped, 5000 - got);
-	CHECK_EQ(blast(&d, NULL, 1000), 5000); /* default: 1000 Mbit/s */
+	CHECK_EQ(blast(&d, NULL, 1000), 5000); /* default: no limit */
 out:
 	card_down(&a);
 	card_down(&d);
+}
+
+TEST(net_rate_default_is_no_limit)
+{
+	struct card a, b;
+	fake.time = 1000;
+	CHECK(card_up(&a, "da", NET_SWITCH, "t-rate-def", -1));
+	CHECK(card_up(&b, "db", NET_SWITCH, "t-rate-def", -1));
+	if (!a.vm || !b.vm)
+		goto out;
+	/* 20000 frames (21 MB) in one simulated ms: more than any bucket of 1000 Mbit/s. */
+	u64 got = 0;
+	fake.time += 1;
+	for (int i = 0; i < 20000; i++) {
+		card_send(&a, b.mac);
+		got += (u64)card_drain(&b);
+	}
+	CHECK_EQ(got, 20000);
+	struct virtio_net_stats s;
+	virtio_net_get_stats(a.t.dev, &s);
+	CHECK_EQ(s.tx_dropped, 0);
+out:
+	card_down(&a);
+	card_down(&b);
+}
+
+/* ---- shaping: where the backend can retry, the limit delays instead of dropping ----- */
+
+/* host_net_retry_at for VMs named "*shape*": the one pending request, recorded; other
+ * VMs get the core's default answer (no retries: the limit polices). */
+static struct {
+	struct vm *vm;
+	unsigned net;
+	u64 when;
+	bool armed;
+	int calls;
+} retry;
+
+int host_net_retry_at(struct vm *vm, unsigned net, u64 when)
+{
+	if (!strstr(vm->cfg.name, "shape"))
+		return DUO_ENOTSUP;
+	retry.vm = vm;
+	retry.net = net;
+	retry.when = when;
+	retry.armed = true;
+	retry.calls++;
+	return 0;
+}
+
+/* run_retry - what the backend's thread does: the pending retry, if it is due. */
+static void run_retry(void)
+{
+	if (!retry.armed || fake.time < retry.when)
+		return;
+	retry.armed = false;
+	virtio_net_tx_retry(virtio_net_dev(retry.vm, retry.net));
+}
+
+#define TXN 16 /* the shaped card's transmit ring */
+
+/* A driver that, like Linux, queues a frame only when its ring has room (its qdisc holds
+ * or drops the rest) and gives each descriptor its own buffer. */
+struct shaped {
+	struct card c;
+	gpa_t buf[TXN];
+	u16 inflight, next;
+	u32 tag; /* of the next frame queued */
+};
+
+static bool shaped_up(struct shaped *s, const char *name, enum net_mode mode, const char *sw,
+		      long rate)
+{
+	memset(s, 0, sizeof(*s));
+	if (!card_up(&s->c, name, mode, sw, rate))
+		return false;
+	for (u16 i = 0; i < TXN; i++)
+		s->buf[i] = tdrv_alloc(&s->c.t, HDR + FRAME);
+	return true;
+}
+
+/* shaped_reap - take back completed transmit buffers. */
+static void shaped_reap(struct shaped *s)
+{
+	u32 id, len;
+	while (tdrv_used(&s->c.t, TXQ, &id, &len))
+		s->inflight--;
+}
+
+/* shaped_send - queue one frame to dst tagged with s->tag; false when the ring is full. */
+static bool shaped_send(struct shaped *s, const u8 *dst)
+{
+	shaped_reap(s);
+	if (s->inflight == TXN)
+		return false;
+	u16 d = s->next++ % TXN;
+	u8 *p = tdrv_ptr(&s->c.t, s->buf[d]);
+	memset(p, 0, HDR);
+	memcpy(p + HDR, dst, 6);
+	memcpy(p + HDR + 6, s->c.mac, 6);
+	p[HDR + 12] = 0x08;
+	p[HDR + 13] = 0x00;
+	memset(p + HDR + 14, 0x5a, FRAME - 14);
+	memcpy(p + HDR + 14, &s->tag, 4);
+	s->tag++;
+	s->inflight++;
+	tdrv_desc(&s->c.t, TXQ, d, s->buf[d], HDR + FRAME, 0, 0);
+	tdrv_submit(&s->c.t, TXQ, d);
+	tdrv_notify(&s->c.t, TXQ);
+	return true;
+}
+
+/* recv_in_order - count frames b received, checking their tags run on from *want. */
+static u64 recv_in_order(struct card *b, u32 *want)
+{
+	u32 id, len;
+	u64 n = 0;
+	while (tdrv_used(&b->t, RXQ, &id, &len) && id < NRX) {
+		u32 tag;
+		memcpy(&tag, (u8 *)tdrv_ptr(&b->t, b->rx[id]) + HDR + 14, 4);
+		CHECK_EQ(tag, *want);
+		CHECK_EQ(len, HDR + FRAME);
+		(*want)++;
+		n++;
+		tdrv_submit(&b->t, RXQ, (u16)id);
+		tdrv_notify(&b->t, RXQ);
+	}
+	return n;
+}
+
+TEST(net_rate_shapes_without_drops)
+{
+	struct shaped a;
+	struct card b;
+	u32 want = 0;
+	u64 got = 0, refused = 0;
+	memset(&retry, 0, sizeof(retry));
+	fake.time = 1000;
+	CHECK(shaped_up(&a, "shape-a", NET_SWITCH, "t-shape", 8));
+	CHECK(card_up(&b, "shape-b", NET_SWITCH, "t-shape", -1));
+	if (!a.c.vm || !b.vm)
+		goto out;
+	card_send(&b, a.c.mac); /* a learns b: a's frames go to b only */
+	card_drain(&a.c);
+	/* One simulated second: the guest offers 5 frames a ms; the backend runs retries. */
+	for (int ms = 0; ms < 1000; ms++) {
+		fake.time += PLAT_TIMEBASE_HZ / 1000;
+		run_retry();
+		for (int k = 0; k < 5; k++)
+			refused += !shaped_send(&a, b.mac);
+		got += recv_in_order(&b, &want);
+	}
+	/* The same bytes as the policer lets through: the bucket plus one second's rate. */
+	CHECK(got >= LIMITED_1S - 1 && got <= LIMITED_1S);
+	struct virtio_net_stats s;
+	virtio_net_get_stats(a.c.t.dev, &s);
+	CHECK_EQ(s.tx_dropped, 0); /* nothing dropped by the device ... */
+	CHECK_EQ(s.tx_frames, got);
+	shaped_reap(&a);
+	CHECK_EQ(a.inflight, TXN); /* ... the rest waits in the guest's ring */
+	CHECK(refused > 0);	   /* and the guest's own queue (qdisc) held the surplus */
+	CHECK(retry.armed);
+	/* The retry is asked for exactly when the bucket can pay: a tick early sends
+	 * nothing (and asks again), on time sends the next frame. */
+	u64 when = retry.when;
+	fake.time = when - 1;
+	retry.armed = false;
+	virtio_net_tx_retry(a.c.t.dev);
+	CHECK_EQ(recv_in_order(&b, &want), 0);
+	CHECK(retry.armed && retry.when == when);
+	fake.time = when;
+	run_retry();
+	CHECK_EQ(recv_in_order(&b, &want), 1);
+	/* The load stops: the queued frames leave by themselves, in order, within the time
+	 * the rate needs for them (16 x 1064 B at 10^6 B/s: 17 ms). */
+	for (int ms = 0; ms < 20; ms++) {
+		fake.time += PLAT_TIMEBASE_HZ / 1000;
+		run_retry();
+		recv_in_order(&b, &want);
+	}
+	shaped_reap(&a);
+	CHECK_EQ(a.inflight, 0);
+	CHECK_EQ(want, a.tag);
+	virtio_net_get_stats(a.c.t.dev, &s);
+	CHECK_EQ(s.tx_dropped, 0);
+	/* Raising the limit sends what waits at once. */
+	for (int k = 0; k < TXN; k++)
+		shaped_send(&a, b.mac);
+	recv_in_order(&b, &want);
+	CHECK(a.inflight > NRX);
+	virtio_net_set_rate(a.c.t.dev, 0, 0);
+	shaped_reap(&a);
+	CHECK_EQ(a.inflight, 0); /* sent at once (b held what its ring could not take) */
+	recv_in_order(&b, &want);
+	CHECK_EQ(want, a.tag);
+out:
+	memset(&retry, 0, sizeof(retry));
+	card_down(&a.c);
+	card_down(&b);
+}
+
+TEST(net_rate_user_card_shapes_before_host)
+{
+	struct shaped a;
+	static const u8 host_mac[6] = { 0x52, 0x55, 0x0a, 0x00, 0x02, 0x02 };
+	memset(&retry, 0, sizeof(retry));
+	fake.time = 1000;
+	CHECK(shaped_up(&a, "host-shape", NET_USER, "", 8));
+	if (!a.c.vm)
+		goto out;
+	u64 host0 = host_frames, offered = 0;
+	for (int ms = 0; ms < 1000; ms++) {
+		fake.time += PLAT_TIMEBASE_HZ / 1000;
+		run_retry();
+		for (int k = 0; k < 5; k++)
+			offered += shaped_send(&a, host_mac);
+	}
+	u64 got = host_frames - host0;
+	CHECK(got >= LIMITED_1S - 1 && got <= LIMITED_1S);
+	struct virtio_net_stats s;
+	virtio_net_get_stats(a.c.t.dev, &s);
+	CHECK_EQ(s.tx_dropped, 0);
+	CHECK_EQ(offered - got, TXN); /* what the guest queued and is still waiting */
+out:
+	memset(&retry, 0, sizeof(retry));
+	card_down(&a.c);
 }

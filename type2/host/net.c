@@ -9,6 +9,12 @@
  * takes only the device lock; host_net_tx is called without it, so there is no lock
  * cycle. A TAP network reads frames on its poll thread and writes them from the vCPU
  * (non-blocking: a full TAP queue drops the frame, counted by virtio-net).
+ *
+ * It also implements host_net_retry_at for the core's transmit shaper (any mode,
+ * switch included): one process-wide thread, started on first use, sleeps until the
+ * earliest requested time and then calls virtio_net_tx_retry for that card. Requests
+ * live in a fixed table (one entry per card); t2_net_close ends a VM's entries, waiting
+ * for a call in progress, before its devices are detached.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -31,6 +37,7 @@
 #include <duo/host.h>
 #include <duo/log.h>
 #include <duo/netsw.h>
+#include <duo/platform.h>
 #include <duo/virtio.h>
 #include <duo/vm.h>
 
@@ -408,6 +415,128 @@ static void stop_net(struct t2_net *n)
 	free_net(n);
 }
 
+/* ---- deferred transmit retries (host_net_retry_at) ---------------------------------- */
+
+#define MAX_RETRIES 64 /* cards with a pending retry: CFG_MAX_VMS x CFG_MAX_NETS, twice */
+
+struct retry {
+	struct vm *vm; /* NULL: free */
+	unsigned net;
+	u64 when; /* host_time_now(vm) ticks */
+	bool armed, running;
+};
+
+static struct retry retries[MAX_RETRIES];
+static pthread_mutex_t retry_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t retry_cond; /* a request came in (CLOCK_MONOTONIC) */
+static pthread_cond_t retry_done = PTHREAD_COND_INITIALIZER; /* a call finished */
+static bool retry_up;
+
+static void *retry_thread(void *arg)
+{
+	pthread_mutex_lock(&retry_mu);
+	for (;;) {
+		struct retry *due = NULL;
+		u64 wait_ns = UINT64_MAX;
+		for (unsigned i = 0; i < MAX_RETRIES && !due; i++) {
+			struct retry *e = &retries[i];
+			if (!e->vm || !e->armed)
+				continue;
+			u64 now = host_time_now(e->vm);
+			if (e->when <= now)
+				due = e;
+			else if ((e->when - now) * (1000000000ULL / PLAT_TIMEBASE_HZ) < wait_ns)
+				wait_ns = (e->when - now) * (1000000000ULL / PLAT_TIMEBASE_HZ);
+		}
+		if (due) {
+			due->armed = false;
+			due->running = true;
+			pthread_mutex_unlock(&retry_mu);
+			struct virtio_dev *d = virtio_net_dev(due->vm, due->net);
+			if (d)
+				virtio_net_tx_retry(d);
+			pthread_mutex_lock(&retry_mu);
+			due->running = false;
+			pthread_cond_broadcast(&retry_done);
+			continue;
+		}
+		if (wait_ns == UINT64_MAX) {
+			pthread_cond_wait(&retry_cond, &retry_mu);
+			continue;
+		}
+		u64 at = (u64)now_ns() + wait_ns;
+		struct timespec ts = { .tv_sec = (time_t)(at / 1000000000ULL),
+				       .tv_nsec = (long)(at % 1000000000ULL) };
+		pthread_cond_timedwait(&retry_cond, &retry_mu, &ts);
+	}
+	return NULL;
+}
+
+/* retry_start - the thread, once per process; retry_mu held. */
+static int retry_start(void)
+{
+	pthread_condattr_t ca;
+	pthread_t t;
+	if (retry_up)
+		return 0;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&retry_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	if (pthread_create(&t, NULL, retry_thread, NULL)) {
+		pthread_cond_destroy(&retry_cond);
+		return DUO_ENOMEM;
+	}
+	pthread_detach(t); /* lives as long as the process */
+	retry_up = true;
+	return 0;
+}
+
+int host_net_retry_at(struct vm *vm, unsigned net, u64 when)
+{
+	struct retry *e = NULL;
+	int r;
+	pthread_mutex_lock(&retry_mu);
+	r = retry_start();
+	for (unsigned i = 0; !r && i < MAX_RETRIES; i++) {
+		if (retries[i].vm == vm && retries[i].net == net) {
+			e = &retries[i];
+			break;
+		}
+		if (!retries[i].vm && !e)
+			e = &retries[i];
+	}
+	if (!r && e) {
+		e->vm = vm;
+		e->net = net;
+		e->when = when;
+		e->armed = true;
+		pthread_cond_signal(&retry_cond);
+	} else if (!r) {
+		r = DUO_ENOMEM;
+	}
+	pthread_mutex_unlock(&retry_mu);
+	return r;
+}
+
+/* retry_forget - end vm's pending retries, waiting for one that runs. */
+static void retry_forget(struct vm *vm)
+{
+	pthread_mutex_lock(&retry_mu);
+	for (unsigned i = 0; i < MAX_RETRIES; i++) {
+		struct retry *e = &retries[i];
+		if (e->vm != vm)
+			continue;
+		e->armed = false;
+		while (e->running)
+			pthread_cond_wait(&retry_done, &retry_mu);
+		e->vm = NULL;
+	}
+	pthread_mutex_unlock(&retry_mu);
+}
+
+/* ---- per-VM networks ------------------------------------------------------------------ */
+
 int t2_net_open(struct vm *vm)
 {
 	for (unsigned i = 0; i < vm->cfg.nnets && i < CFG_MAX_NETS; i++) {
@@ -438,6 +567,7 @@ int t2_net_open(struct vm *vm)
 
 void t2_net_close(struct vm *vm)
 {
+	retry_forget(vm);
 	for (unsigned s = 0; s < MAX_HOST_NETS; s++) {
 		pthread_mutex_lock(&nets_mu);
 		struct t2_net *n = nets[s];

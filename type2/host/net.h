@@ -25,7 +25,8 @@ struct vm;
  */
 int t2_net_open(struct vm *vm);
 
-/* t2_net_close - stop vm's poll threads and free their state. */
+/* t2_net_close - stop vm's poll threads and free their state, and end its pending
+ * transmit retries (host_net_retry_at, in net.c too), waiting for one that runs. */
 void t2_net_close(struct vm *vm);
 
 /*

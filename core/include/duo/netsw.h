@@ -44,6 +44,7 @@ struct netsw;
 struct netsw_bucket {
 	u64 rate, burst; /* bytes/s and bucket depth */
 	u64 tokens, last_refill;
+	u64 frac; /* part of a token earned by last_refill, in bytes x ticks (< HZ) */
 };
 
 /* netsw_bucket_set - new rate and burst (raised to one maximal frame's cost), full. */
