@@ -2,8 +2,8 @@
 # tests/run_all.sh - run every test suite and print one summary line at the end.
 #
 # Suites: every build/tests/*_tests binary (unit tests, CPU tests), the fuzz smoke runs
-# (when built), and the system tests on each machine in $MACHINES (default: qemu type2
-# type1). Each suite ends with "N passed, N failed[, N skipped]"; this script adds them up
+# (when built), the system tests on each machine in $MACHINES (default: qemu type2
+# type1), and a subset of type 2's on its sanitizer build (build/asan/duovisor). Each suite ends with "N passed, N failed[, N skipped]"; this script adds them up
 # and ends with the same line, exiting non-zero if anything failed or a suite broke.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -50,6 +50,13 @@ if [ -f tests/system/run.py ]; then
 	for m in $MACHINES; do
 		run_suite "system-$m" python3 tests/system/run.py --machine "$m"
 	done
+	# Type 2 under AddressSanitizer + UBSan (tests/sanitize): the hostile and bare-metal
+	# guests, a Linux boot and the disk tests; any sanitizer report fails the test.
+	if [ -x build/asan/duovisor ] && [[ " $MACHINES " == *" type2 "* ]]; then
+		DUOVISOR_BIN=build/asan/duovisor run_suite system-type2-sanitized \
+			python3 tests/system/run.py --machine type2 -k bm_ -k hostile -k linux_1cpu \
+			-k virtio_blk
+	fi
 fi
 
 echo "=== logs in $LOG"

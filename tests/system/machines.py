@@ -26,7 +26,9 @@ import subprocess
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 OPENSBI = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin"
 QEMU = "qemu-system-riscv64"
-DUOVISOR = os.path.join(ROOT, "build", "duovisor")
+# DUOVISOR_BIN in the environment runs the tests on another build of the same program,
+# e.g. build/asan/duovisor (tests/sanitize/sanitize.mk).
+DUOVISOR = os.path.abspath(os.environ.get("DUOVISOR_BIN") or os.path.join(ROOT, "build", "duovisor"))
 
 
 class Disk:

@@ -18,6 +18,7 @@ library only.
 
 import argparse
 import os
+import re
 import shutil
 import signal
 import sys
@@ -61,6 +62,20 @@ def hart_missed(log):
             return "failed to come online" in f.read()
     except OSError:
         return False
+
+
+SANITIZER = re.compile(r"ERROR: (AddressSanitizer|LeakSanitizer|ThreadSanitizer)[^\n]*|"
+                       r"[^\n]*: runtime error: [^\n]*")
+
+
+def sanitizer_report(log):
+    """The first AddressSanitizer/LeakSanitizer/UBSan report line in a test's log."""
+    try:
+        with open(log, errors="replace") as f:
+            m = SANITIZER.search(f.read())
+    except OSError:
+        return None
+    return m.group(0).strip()[:300] if m else None
 
 
 def run_test(test, machine, logdir, echo):
@@ -112,6 +127,11 @@ def run_test(test, machine, logdir, echo):
                 fn()
             except Exception as e:  # noqa: BLE001 - report, keep cleaning up
                 ctx.note("cleanup failed: %s: %s" % (type(e).__name__, e))
+    if status != "SKIP" and ctx.console:
+        # a sanitizer build (tests/sanitize) reports on stderr, which lands in the log
+        san = sanitizer_report(ctx.console.logfile.name)
+        if san:
+            status, reason = "FAIL", "sanitizer: %s (%s)" % (san, reason or "test passed otherwise")
     tail = ctx.console.tail(40) if status == "FAIL" and ctx.console else []
     if status == "FAIL" and ctx.boots > 1:
         reason += " (boot %d)" % ctx.boots
