@@ -136,7 +136,8 @@ struct t1_vm {
 	/* Console line buffer (vcon.c, under the console lock). */
 	char line[T1_CON_LINE_MAX];
 	u32 line_len;
-	u64 line_time; /* rdtime of its last byte */
+	u32 line_shown; /* bytes of line[] already on the screen (an unfinished line) */
+	u64 line_time;	/* rdtime of its last byte */
 	u64 con_drops;
 
 	/* cpu_cap_pct accounting (sched.c): ticks used in the current period. */

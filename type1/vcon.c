@@ -4,8 +4,9 @@
  * Output: host_console_write (the guest's 16550, virtio console, SBI putchar/DBCN) fills
  * the VM's line buffer; a complete line is printed at once as "[name] text". A line
  * left unfinished for 100 ms (a shell prompt; checked on the console hart's 10 ms tick)
- * is shown as it is, and its rest continues without a new prefix unless another VM or
- * the hypervisor printed in between. The console lock serialises
+ * is shown as it is, and its rest continues without a new prefix - unless another VM or
+ * the hypervisor printed in between: then the line is shown again from its start, with
+ * its prefix, so a reader of lines never sees one cut in two. The console lock serialises
  * all of it, so lines from different harts never interleave inside a line. '\r' is
  * dropped and '\n' printed as CR LF.
  *
@@ -61,24 +62,32 @@ void t1_con_raw(const char *s, size_t n)
 	col_open = s[n - 1] != '\n';
 }
 
-/* emit - show text of tvm's current line; complete: it ends here. Lock held. */
-static void emit(struct t1_vm *tvm, const char *text, size_t n, bool complete)
+/*
+ * emit - show what is not yet on the screen of tvm's current line; complete: it ends
+ * here (the buffer is then empty). If something else was printed since its start was
+ * shown, the whole line is shown again on a line of its own. Lock held.
+ */
+static void emit(struct t1_vm *tvm, bool complete)
 {
+	u32 from = tvm->line_shown;
 	if (open_vm != tvm || !col_open) {
 		if (col_open)
 			put_bytes("\n", 1);
 		t1_serial_putc('[');
 		put_bytes(tvm->vm.cfg.name, duo_strlen(tvm->vm.cfg.name));
 		put_bytes("] ", 2);
+		from = 0;
 	}
-	put_bytes(text, n);
+	put_bytes(tvm->line + from, tvm->line_len - from);
 	if (complete) {
 		put_bytes("\n", 1);
 		open_vm = NULL;
 		col_open = false;
+		tvm->line_len = tvm->line_shown = 0;
 	} else {
 		open_vm = tvm;
 		col_open = true;
+		tvm->line_shown = tvm->line_len;
 	}
 }
 
@@ -91,13 +100,13 @@ void host_console_write(struct vm *vm, const char *buf, size_t n)
 		if (ch == '\r')
 			continue;
 		if (ch == '\n') {
-			emit(tvm, tvm->line, tvm->line_len, true);
-			tvm->line_len = 0;
+			emit(tvm, true);
 			continue;
 		}
 		if (tvm->line_len == sizeof(tvm->line)) {
-			emit(tvm, tvm->line, tvm->line_len, false);
-			tvm->line_len = 0;
+			/* too long to keep: shown in pieces */
+			emit(tvm, false);
+			tvm->line_len = tvm->line_shown = 0;
 		}
 		tvm->line[tvm->line_len++] = ch;
 	}
@@ -112,10 +121,11 @@ static void flush_idle(bool all)
 	duo_lock(&con_lock);
 	for (unsigned i = 0; i < t1.nvms; i++) {
 		struct t1_vm *tvm = t1.vms[i];
-		if (tvm->line_len && (all || now - tvm->line_time >= T1_CON_PARTIAL_TICKS)) {
-			emit(tvm, tvm->line, tvm->line_len, false);
-			tvm->line_len = 0;
-		}
+		if (tvm->line_len > tvm->line_shown &&
+		    (all || now - tvm->line_time >= T1_CON_PARTIAL_TICKS))
+			emit(tvm, false);
+		if (all) /* a VM stopping or restarting: its next output starts a line */
+			tvm->line_len = tvm->line_shown = 0;
 	}
 	duo_unlock(&con_lock);
 }

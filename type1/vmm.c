@@ -225,6 +225,11 @@ void t1_vmm_finalize(struct t1_vm *tvm)
 		}
 	} else {
 		tvm->vm.state = tvm->crashed ? VM_CRASHED : VM_STOPPED;
+		/*
+		 * Input moves on (and says where) before "stopped" is printed, so a script
+		 * that waits for "stopped" already knows where its typing goes.
+		 */
+		t1_vcon_vm_gone(tvm);
 		duo_log(&tvm->vm, LOG_INFO, "stopped");
 	}
 	t1_vcon_flush_all();
@@ -235,8 +240,6 @@ void t1_vmm_finalize(struct t1_vm *tvm)
 		t1_sched_make_runnable_locked(&tvm->vc[0]);
 	bool down = t1_vmm_all_stopped();
 	duo_unlock(&t1.sched_lock);
-	if (req != T1_REQ_RESTART && !down)
-		t1_vcon_vm_gone(tvm);
 	if (down) {
 		/* Like type 2's exit status: 0 only if every guest powered itself off. */
 		unsigned unclean = 0;
