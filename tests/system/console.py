@@ -224,7 +224,9 @@ class Console:
                           % (n, n), re.M)
         back = re.compile(r"^duovisor: \[%s\] rebooting|^\[duovisor\] %s: (re)?start" % (n, n),
                           re.M)
-        for text in (self.streams["host"].text, self.streams[name].text):
+        for stream in (self.streams["host"], self.streams[name]):
+            # only the recent output: a VM stopped for good prints nothing after its end
+            text = stream.text[-65536:]
             last = None
             for m in dead.finditer(text):
                 last = m
