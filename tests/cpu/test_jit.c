@@ -2,9 +2,12 @@
  * test_jit.c - the block translator (type2/cpu/jit_x86.c) against the interpreter:
  * random runs of the instructions it translates (every form it accepts, 32-bit and
  * compressed, rd = x0 hints, more live registers than it keeps in host registers, runs
- * crossing a page end and straddling instructions) on random register values, executed
- * once with the translator and once without; every register must agree. Also: a store
- * into the middle of a translated run must take effect on its next execution.
+ * crossing a page end and straddling instructions, mul/div/rem with their special
+ * operands, loads and stores to RAM - misaligned, crossing a page - and to MMIO, runs
+ * that loop back to their start or end in a forward branch) on random register values
+ * and data, executed once with the translator and once without; every register, the
+ * data and instret must agree. Also: a store into the middle of a translated run must
+ * take effect on its next execution.
  */
 #include <stdio.h>
 #include <string.h>
@@ -51,7 +54,7 @@ static u32 random_insn(u64 *s, unsigned nregs, unsigned *len)
 	s32 imm = (s32)(rnd(s) % 4096) - 2048;
 	unsigned sh = (unsigned)(rnd(s) % 64), sh5 = sh & 31;
 	*len = 4;
-	switch (rnd(s) % 24) {
+	switch (rnd(s) % 30) {
 	case 0:
 	case 1:
 	case 2:
@@ -97,8 +100,23 @@ static u32 random_insn(u64 *s, unsigned nregs, unsigned *len)
 	case 22: /* c.slli */
 		*len = 2;
 		return (u32)(0x0002 | ((sh >> 5) & 1) << 12 | rd << 7 | (sh & 31) << 2);
-	default: /* lui with a small value (li-like) */
+	case 23: /* lui with a small value (li-like) */
 		return (u32)(rnd(s) % 16) << 12 | rd << 7 | 0x37;
+	case 24: { /* mul/div/rem family, with their special divisors from the registers */
+		static const u8 f3w[] = { 0, 4, 5, 6, 7 }; /* mulw divw divuw remw remuw */
+		if (rnd(s) & 1)
+			return R(1, rs2, rs1, (u32)(rnd(s) % 8), rd, 0x33);
+		return R(1, rs2, rs1, f3w[rnd(s) % 5], rd, 0x3b);
+	}
+	default: { /* loads and stores: RAM at x31 (some misaligned, some crossing into the
+		    * next page), the test device at x30 (the interpreter does those) */
+		unsigned base = rnd(s) % 8 ? 31 : 30;
+		s32 off = base == 31 ? (s32)(rnd(s) % 2048) - 64 : (s32)(rnd(s) % 64) * 8;
+		if (rnd(s) % 2)
+			return I(off, base, (u32)(rnd(s) % 7), rd, 0x03); /* lb..lwu */
+		return (u32)(((u32)off >> 5) & 0x7f) << 25 | rs2 << 20 | base << 15 |
+		       (u32)(rnd(s) % 4) << 12 | ((u32)off & 31) << 7 | 0x23; /* sb..sd */
+	}
 	}
 }
 
@@ -115,21 +133,38 @@ static const u64 specials[] = { 0,
 				63,
 				64 };
 
-/* Run `code` at gpa on m from registers `x` (twice: the second pass runs whatever the
- * first one translated), leaving the registers in out. */
-static void run(struct tmachine *m, u64 gpa, const u8 *code, size_t len, const u64 *x, u64 *out)
+#define B(imm, rs2, rs1, f3)                                                                       \
+	((((u32)(imm) >> 12) & 1) << 31 | (((u32)(imm) >> 5) & 0x3f) << 25 | (u32)(rs2) << 20 |    \
+	 (u32)(rs1) << 15 | (u32)(f3) << 12 | (((u32)(imm) >> 1) & 0xf) << 8 |                     \
+	 (((u32)(imm) >> 11) & 1) << 7 | 0x63)
+
+/* Data the random loads and stores use: around a page boundary at x31, and the test
+ * device at x30 (MMIO: the translated code leaves those to the interpreter). */
+#define DATA_GPA (PLAT_RAM_BASE + 0x21000)
+#define DATA_BYTES 0x1000
+
+/* Run `code` at gpa on m from registers `x` and data `data` (twice: the second pass runs
+ * whatever the first one translated), leaving the registers in out and the data in
+ * dout. */
+static void run(struct tmachine *m, u64 gpa, const u8 *code, size_t len, const u64 *x,
+		const u8 *data, u64 *out, u8 *dout)
 {
 	u32 ecall = 0x73;
 	tm_load(m, gpa, code, len);
 	tm_load(m, gpa + len, &ecall, 4);
+	u8 *ram = m->vm.ram + (DATA_GPA - DATA_BYTES / 2 - PLAT_RAM_BASE);
+	memcpy(ram, data, DATA_BYTES);
 	for (int r = 0; r < 2; r++) {
 		memcpy(m->cpu.x, x, 32 * 8);
 		m->cpu.x[0] = 0;
+		m->cpu.x[30] = TM_MMIO_BASE;
+		m->cpu.x[31] = DATA_GPA - 1024;
 		m->cpu.pc = gpa;
 		while (rv_cpu_run(&m->cpu, 1000) != RV_EXIT_ECALL)
 			;
 	}
 	memcpy(out, m->cpu.x, 32 * 8);
+	memcpy(dout, ram, DATA_BYTES);
 }
 
 static void differential(size_t code_limit)
@@ -146,25 +181,57 @@ static void differential(size_t code_limit)
 	rv_jit_off = false;
 	CHECK(rv_st(&mj->cpu)->jit != NULL);
 	CHECK(rv_st(&mi->cpu)->jit == NULL);
+	static u8 data[DATA_BYTES], da[DATA_BYTES], db[DATA_BYTES];
 	for (int iter = 0; iter < 5000 && bad < 5; iter++) {
-		u8 code[256];
+		u8 code[320];
 		size_t len = 0;
 		unsigned nregs = (unsigned)(iter % 3 == 0 ? 12 : 5);
 		unsigned n = 1 + (unsigned)(rnd(&s) % 40);
-		for (unsigned k = 0; k < n && len + 4 <= sizeof(code); k++) {
+		/* shapes: a straight run; a loop of cnt passes (x28 counts down, bne back to
+		 * the body's first instruction); a run ending in a branch over one instruction */
+		unsigned shape = (unsigned)(rnd(&s) % 3), cnt = 1 + (unsigned)(rnd(&s) % 40);
+		u32 insn;
+		if (shape == 1) {
+			insn = I(cnt, 0, 0, 28, 0x13); /* addi x28, x0, cnt */
+			memcpy(code + len, &insn, 4);
+			len += 4;
+		}
+		size_t body = len;
+		for (unsigned k = 0; k < n && len + 16 <= sizeof(code) - 16; k++) {
 			unsigned l;
-			u32 insn = random_insn(&s, nregs, &l);
+			insn = random_insn(&s, nregs, &l);
 			memcpy(code + len, &insn, l);
 			len += l;
+		}
+		if (shape == 1) {
+			insn = I(-1, 28, 0, 28, 0x13); /* addi x28, x28, -1 */
+			memcpy(code + len, &insn, 4);
+			len += 4;
+			insn = B(-(s32)(len - body), 0, 28, 1); /* bne x28, x0, body */
+			memcpy(code + len, &insn, 4);
+			len += 4;
+		} else if (shape == 2) {
+			static const u8 f3[] = { 0, 1, 4, 5, 6, 7 };
+			unsigned a = (unsigned)(rnd(&s) % (nregs + 1)), b = (unsigned)(rnd(&s) % 3);
+			insn = B(8, b, a, f3[rnd(&s) % 6]);
+			memcpy(code + len, &insn, 4);
+			len += 4;
+			insn = I(1, 1, 0, 1, 0x13); /* addi ra, ra, 1: skipped when taken */
+			memcpy(code + len, &insn, 4);
+			len += 4;
 		}
 		u64 x[32], a[32], b[32];
 		for (int r = 0; r < 32; r++)
 			x[r] = rnd(&s) % 3 ? rnd(&s) : specials[rnd(&s) % DUO_ARRAY_SIZE(specials)];
+		for (size_t i = 0; i < DATA_BYTES; i += 8) {
+			u64 v = rnd(&s);
+			memcpy(data + i, &v, 8);
+		}
 		/* some runs cross from one page into the next */
 		u64 gpa =
 			PLAT_RAM_BASE + 0x10000 + (iter % 4 == 0 ? 0x1000 - 2 * (rnd(&s) % 40) : 0);
-		run(mj, gpa, code, len, x, a);
-		run(mi, gpa, code, len, x, b);
+		run(mj, gpa, code, len, x, data, a, da);
+		run(mi, gpa, code, len, x, data, b, db);
 		for (int r = 0; r < 32; r++)
 			if (a[r] != b[r]) {
 				char msg[160];
@@ -176,6 +243,20 @@ static void differential(size_t code_limit)
 				bad++;
 				break;
 			}
+		if (mj->cpu.instret != mi->cpu.instret) {
+			char msg[80];
+			snprintf(msg, sizeof(msg), "iter %d: instret jit %llu interp %llu", iter,
+				 (unsigned long long)mj->cpu.instret,
+				 (unsigned long long)mi->cpu.instret);
+			test_fail(__FILE__, __LINE__, msg);
+			bad++;
+		}
+		if (memcmp(da, db, DATA_BYTES)) {
+			char msg[80];
+			snprintf(msg, sizeof(msg), "iter %d: memory differs", iter);
+			test_fail(__FILE__, __LINE__, msg);
+			bad++;
+		}
 	}
 	tm_free(mj);
 	tm_free(mi);

@@ -267,7 +267,7 @@ static const struct rv_insn *build_block(struct rv_cpu *c, u64 pa, const u8 *pag
 	p->first = h;
 	st->arena_top = h + 1 + n + end;
 	bhash_insert(st, pa, h);
-	if (st->jit) /* the last instruction is never a run's: END or flow-ending */
+	if (st->jit) /* runs stop at the END slot or a flow-ending (jal/jalr/trap) one */
 		mark_runs(ins, n);
 	return ins;
 }

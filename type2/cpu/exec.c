@@ -253,10 +253,14 @@ op_BLOCK : {
 	const struct rv_jblock *b = rv_jit_block(st->jit, ip->raw);
 	if (unlikely(left + 1 < (s64)b->n))
 		goto *labels[ip->aux]; /* budget too short for all of it: just this one */
-	rv_jit_call(jit_code, b, x, page_va);
-	left -= b->n - 1;
-	ip += b->n;
-	DISPATCH();
+	struct rv_jret r = rv_jit_call(jit_code, b, x, page_va, left + 1, tlb);
+	left = r.left;
+	ip += r.k;
+	if (unlikely(--left < 0))
+		goto out_budget;
+	if (r.k == 0) /* its first instruction is the interpreter's (a TLB miss, the budget) */
+		goto *labels[ip->aux];
+	goto *labels[ip->op];
 }
 op_HOT:
 	if (++((struct rv_insn *)ip)->raw < rv_jit_hot)

@@ -1,7 +1,8 @@
 /*
- * jit.h - the emulator's block translator (jit_x86.c), private to type2/cpu: straight
- * runs of simple integer instructions inside one decoded block (rv_internal.h) that have
- * run rv_jit_hot times become x86-64 code that keeps guest registers in host registers.
+ * jit.h - the emulator's block translator (jit_x86.c), private to type2/cpu: runs of
+ * integer instructions, loads, stores and a final conditional branch inside one decoded
+ * block (rv_internal.h) that have run rv_jit_hot times become x86-64 code that keeps
+ * guest registers in host registers.
  * The interpreter (exec.c) enters a translated run through an RV_OP_BLOCK slot and
  * carries on after it; everything else stays interpreted. Translations belong to the
  * vCPU that built them (no sharing, no locks).
@@ -52,10 +53,25 @@ int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, unsigned n, bool
 const struct rv_jblock *rv_jit_block(const struct rv_jit *j, u32 id);
 /* rv_jit_code - the code buffer's base (fixed for the translator's life). */
 const u8 *rv_jit_code(const struct rv_jit *j);
-/* rv_jit_call - run block b (code buffer at base) on guest registers x, page at page_va. */
-static inline void rv_jit_call(const u8 *base, const struct rv_jblock *b, u64 *x, u64 page_va)
+/* What a translated block returns: it stopped before slot `k` (relative to its first
+ * instruction; that one is not executed, the interpreter carries on with it), with `left`
+ * instructions of the budget remaining. */
+struct rv_jret {
+	s64 left;
+	u64 k;
+};
+struct rv_tlb_set;
+/*
+ * rv_jit_call - run block b (code buffer at base) on guest registers x, page at page_va,
+ * TLB view tlb, with a budget of `left` >= b->n instructions. Loads and stores that hit
+ * the TLB on RAM run in the block; any other access stops it before that instruction.
+ * A block ending in a branch back to its own start loops while the budget holds a pass.
+ */
+static inline struct rv_jret rv_jit_call(const u8 *base, const struct rv_jblock *b, u64 *x,
+					 u64 page_va, s64 left, struct rv_tlb_set *tlb)
 {
-	((void (*)(u64 *, u64))(const void *)(base + b->code))(x, page_va);
+	return ((struct rv_jret(*)(u64 *, u64, s64, struct rv_tlb_set *))(
+		const void *)(base + b->code))(x, page_va, left, tlb);
 }
 /* rv_jit_reset - forget every block (after all decoded pages were dropped). */
 void rv_jit_reset(struct rv_jit *j);

@@ -1,14 +1,20 @@
 /*
  * jit_x86.c - the emulator's block translator for x86-64 hosts (see jit.h). A block is
- * a straight run of integer ALU instructions (RV64I/M register-register and immediate
- * forms, LUI/AUIPC, a few Zba/Zbb ops): no memory access, no branch, nothing that can
- * trap, so a block runs start to end or not at all and needs no exit paths.
+ * a run of instructions inside one decoded block: integer ALU instructions (RV64I/M,
+ * LUI/AUIPC, a few Zba/Zbb ops), loads and stores, and a final conditional branch.
  *
- * Code shape: the generated function gets the guest register file in rdi and the
- * page's virtual address in rsi (for AUIPC). Guest registers used by the block live in
- * six caller-saved host registers (rax, rdx, r8-r11), loaded on first read and stored
- * back at the end if written; rcx is the scratch and shift-count register. A run that
- * needs a seventh guest register ends before that instruction.
+ * Guest registers the block uses live in up to ten host registers (rsi, r8-r11, rbx,
+ * rbp, r12-r14), all loaded on entry; r15 holds the instruction budget; rax, rcx and rdx
+ * are scratch (x86 division needs rdx:rax). A run that needs an eleventh guest register
+ * ends before that instruction.
+ *
+ * Loads and stores check the current TLB view inline exactly as the interpreter's fast
+ * path does (rv_load/rv_store): a hit on a RAM page with the access inside the page. Any
+ * other case - a miss, MMIO, a code page's write entry, a page-crossing access - leaves
+ * the block before that instruction, which the interpreter then executes (faults, A/D
+ * bits and code invalidation included), so exceptions stay precise. A branch back to the
+ * block's own first instruction loops inside the block while the budget holds one more
+ * whole pass; any other taken branch leaves before the branch (the interpreter takes it).
  *
  * Code goes into one executable buffer per vCPU, bump-allocated; when it (or the block
  * table) fills up, the owner drops every decoded block and calls rv_jit_reset. Only
@@ -23,13 +29,17 @@ bool rv_jit_off;
 unsigned rv_jit_hot = RV_JIT_HOT;
 
 #if defined(__x86_64__)
+#include <stddef.h>
 #include <sys/mman.h>
 
 /* Both sized for what one full decoded-block arena (rv_internal.h) tends to need; when
  * either fills up, everything decoded is dropped (rv_code_flush) and built again. */
 #define CODE_BYTES (128u << 10)
 #define MAX_BLOCKS 4096u
-#define BLOCK_BYTES_MAX (RV_JIT_MAX * 40 + 64) /* worst case per block, with stores */
+/* Worst-case code per instruction (a load or store with its exit stub is the largest)
+ * and per block (prologue, register loads, epilogue, stores). */
+#define INSN_BYTES_MAX 112u
+#define FRAME_BYTES_MAX 320u
 
 struct rv_jit {
 	u8 *code;
@@ -38,9 +48,15 @@ struct rv_jit {
 	u32 nblk;
 };
 
-enum { RAX = 0, RCX = 1, RDX = 2, RSI = 6, RDI = 7, R8 = 8, R9, R10, R11 };
-static const u8 pool[] = { RAX, RDX, R8, R9, R10, R11 };
+enum { RAX = 0, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15 };
+/* Guest registers live here; caller-saved ones first, so small blocks push little. */
+static const u8 pool[] = { RSI, R8, R9, R10, R11, RBX, RBP, R12, R13, R14 };
 #define NPOOL ((int)sizeof(pool))
+#define LEFT R15     /* instructions the block may still execute */
+#define FRAME_PAGE 0 /* [rsp + 0]: the page's virtual address */
+#define FRAME_TLB 8  /* [rsp + 8]: the current TLB view */
+#define TLB_ENTRY ((s32)sizeof(struct rv_tlb_entry))
+#define TLB_ACC(acc) ((s32)(acc) * (s32)RV_TLB_SIZE * TLB_ENTRY)
 
 struct emit {
 	u8 *p;
@@ -57,11 +73,18 @@ static void b4(struct emit *e, u32 v)
 		b1(e, v >> (8 * i));
 }
 
+/* REX with W, R (reg), X (index) and B (rm/base) bits; `force` for sil/dil/bpl bytes. */
+static void rexx(struct emit *e, bool w, int reg, int index, int rm, bool force)
+{
+	u32 r = 0x40 | (w ? 8 : 0) | ((reg >> 3) & 1) << 2 | ((index >> 3) & 1) << 1 |
+		((rm >> 3) & 1);
+	if (r != 0x40 || force)
+		b1(e, r);
+}
+
 static void rex(struct emit *e, bool w, int reg, int rm)
 {
-	u32 r = 0x40 | (w ? 8 : 0) | ((reg >> 3) & 1) << 2 | ((rm >> 3) & 1);
-	if (r != 0x40)
-		b1(e, r);
+	rexx(e, w, reg, 0, rm, false);
 }
 
 static void modrm(struct emit *e, int reg, int rm)
@@ -69,7 +92,30 @@ static void modrm(struct emit *e, int reg, int rm)
 	b1(e, 0xc0 | (reg & 7) << 3 | (rm & 7));
 }
 
-/* opc r/m(dst), r(src): 01 add, 09 or, 21 and, 29 sub, 31 xor, 39 cmp, 89 mov */
+/* The ModRM/SIB/disp32 of [base + index << shift + disp] (index < 0: none). */
+static void mem(struct emit *e, int reg, int base, int index, int shift, s32 disp)
+{
+	if (index < 0 && (base & 7) != RSP) {
+		b1(e, 0x80 | (reg & 7) << 3 | (base & 7));
+	} else {
+		b1(e, 0x80 | (reg & 7) << 3 | 4);
+		b1(e, (u32)shift << 6 | (index < 0 ? 4 : (index & 7)) << 3 | (base & 7));
+	}
+	b4(e, (u32)disp);
+}
+
+/* opc reg, [base + index << shift + disp] with optional 0x0f escape */
+static void memop(struct emit *e, bool w, bool esc, u32 opc, int reg, int base, int index,
+		  int shift, s32 disp)
+{
+	rexx(e, w, reg, index < 0 ? 0 : index, base, false);
+	if (esc)
+		b1(e, 0x0f);
+	b1(e, opc);
+	mem(e, reg, base, index, shift, disp);
+}
+
+/* opc r/m(dst), r(src): 01 add, 09 or, 21 and, 29 sub, 31 xor, 39 cmp, 85 test, 89 mov */
 static void rr(struct emit *e, bool w, u32 opc, int dst, int src)
 {
 	rex(e, w, src, dst);
@@ -89,7 +135,7 @@ static void mov32(struct emit *e, int dst, int src)
 	rr(e, false, 0x89, dst, src);
 }
 
-/* 81 /digit id: 0 add, 1 or, 4 and, 6 xor, 7 cmp */
+/* 81 /digit id: 0 add, 1 or, 4 and, 5 sub, 6 xor, 7 cmp */
 static void ri(struct emit *e, bool w, int digit, int dst, s32 imm)
 {
 	rex(e, w, 0, dst);
@@ -138,18 +184,19 @@ static void imul(struct emit *e, bool w, int dst, int src)
 	modrm(e, dst, src);
 }
 
+/* F7 /digit: 2 not, 3 neg, 4 mul, 5 imul, 6 div, 7 idiv (rdx:rax) */
+static void f7(struct emit *e, bool w, int digit, int r)
+{
+	rex(e, w, 0, r);
+	b1(e, 0xf7);
+	modrm(e, digit, r);
+}
+
 static void movsxd(struct emit *e, int dst, int src)
 {
 	rex(e, true, dst, src);
 	b1(e, 0x63);
 	modrm(e, dst, src);
-}
-
-static void not64(struct emit *e, int r)
-{
-	rex(e, true, 0, r);
-	b1(e, 0xf7);
-	modrm(e, 2, r);
 }
 
 /* setcc cl; movzx dst, cl (cc: 0xc less, 0x2 below) */
@@ -167,27 +214,69 @@ static void setcc(struct emit *e, u32 cc, int dst)
 /* mov r64, [rdi + 8*g] / mov [rdi + 8*g], r64 */
 static void ldg(struct emit *e, int r, unsigned g)
 {
-	rex(e, true, r, RDI);
-	b1(e, 0x8b);
-	b1(e, 0x80 | (r & 7) << 3 | 7);
-	b4(e, 8 * g);
+	memop(e, true, false, 0x8b, r, RDI, -1, 0, (s32)(8 * g));
 }
 
 static void stg(struct emit *e, int r, unsigned g)
 {
-	rex(e, true, r, RDI);
-	b1(e, 0x89);
-	b1(e, 0x80 | (r & 7) << 3 | 7);
-	b4(e, 8 * g);
+	memop(e, true, false, 0x89, r, RDI, -1, 0, (s32)(8 * g));
 }
 
-/* ---- guest-register cache ------------------------------------------------------------- */
+static void push(struct emit *e, int r)
+{
+	rex(e, false, 0, r);
+	b1(e, 0x50 + (r & 7));
+}
 
-struct rcache {
-	s8 host[32]; /* pool index, -1 when not cached */
-	bool dirty[32];
-	int used;
-};
+static bool callee_saved(int r)
+{
+	return r == RBX || r == RBP || r >= R12;
+}
+
+static void pop(struct emit *e, int r)
+{
+	rex(e, false, 0, r);
+	b1(e, 0x58 + (r & 7));
+}
+
+/* jcc rel32 / jmp rel32 to be patched: returns the rel32's address */
+static u8 *jcc(struct emit *e, u32 cc)
+{
+	b1(e, 0x0f);
+	b1(e, 0x80 | cc);
+	b4(e, 0);
+	return e->p - 4;
+}
+
+static u8 *jmp(struct emit *e)
+{
+	b1(e, 0xe9);
+	b4(e, 0);
+	return e->p - 4;
+}
+
+static void patch(u8 *rel, const u8 *target)
+{
+	s32 d = (s32)(target - (rel + 4));
+	memcpy(rel, &d, 4);
+}
+
+/* ---- what a block may contain ------------------------------------------------------- */
+
+static bool is_branch(u8 op)
+{
+	return op >= RV_OP_BEQ && op <= RV_OP_BGEU;
+}
+
+static bool is_load(u8 op)
+{
+	return op >= RV_OP_LB && op <= RV_OP_LWU;
+}
+
+static bool is_store(u8 op)
+{
+	return op >= RV_OP_SB && op <= RV_OP_SD;
+}
 
 static bool reads_rs1(u8 op)
 {
@@ -196,6 +285,8 @@ static bool reads_rs1(u8 op)
 
 static bool reads_rs2(u8 op)
 {
+	if (is_branch(op) || is_store(op))
+		return true;
 	switch (op) {
 	case RV_OP_ADD:
 	case RV_OP_SUB:
@@ -213,7 +304,17 @@ static bool reads_rs2(u8 op)
 	case RV_OP_SRLW:
 	case RV_OP_SRAW:
 	case RV_OP_MUL:
+	case RV_OP_MULH:
+	case RV_OP_MULHU:
+	case RV_OP_DIV:
+	case RV_OP_DIVU:
+	case RV_OP_REM:
+	case RV_OP_REMU:
 	case RV_OP_MULW:
+	case RV_OP_DIVW:
+	case RV_OP_DIVUW:
+	case RV_OP_REMW:
+	case RV_OP_REMUW:
 	case RV_OP_SH1ADD:
 	case RV_OP_SH2ADD:
 	case RV_OP_SH3ADD:
@@ -227,6 +328,11 @@ static bool reads_rs2(u8 op)
 		return true;
 	}
 	return false;
+}
+
+static bool writes_rd(const struct rv_insn *d)
+{
+	return d->op != RV_OP_NOP && !is_branch(d->op) && !is_store(d->op) && d->rd != 0;
 }
 
 bool rv_jit_can(u8 op)
@@ -253,50 +359,200 @@ bool rv_jit_can(u8 op)
 	case RV_OP_SLLI_UW:
 		return true;
 	}
-	return reads_rs2(op);
+	return is_load(op) || reads_rs2(op);
 }
 
-/* How many not-yet-cached registers d would bring in. */
-static int newregs(const struct rcache *rc, const struct rv_insn *d)
+/* ---- guest-register cache ------------------------------------------------------------- */
+
+struct rcache {
+	s8 host[32];	/* pool index, -1 when not cached */
+	bool dirty[32]; /* written somewhere in the block */
+	int used;
+};
+
+/* Give d's registers host registers; false (nothing changed) when they do not fit. */
+static bool alloc_regs(struct rcache *rc, const struct rv_insn *d)
 {
-	int n = 0, seen[3], ns = 0;
 	int regs[3] = { reads_rs1(d->op) ? d->rs1 : -1, reads_rs2(d->op) ? d->rs2 : -1,
-			d->op == RV_OP_NOP ? -1 : d->rd };
+			writes_rd(d) ? d->rd : -1 };
+	int n = 0;
 	for (int i = 0; i < 3; i++) {
-		int r = regs[i], dup = 0;
-		if (r < 0 || rc->host[r] >= 0)
-			continue;
-		for (int k = 0; k < ns; k++)
-			dup |= seen[k] == r;
-		if (!dup) {
-			seen[ns++] = r;
+		bool dup = false;
+		for (int k = 0; k < i; k++)
+			dup |= regs[k] == regs[i];
+		if (regs[i] >= 0 && rc->host[regs[i]] < 0 && !dup)
 			n++;
-		}
 	}
-	return n;
+	if (rc->used + n > NPOOL)
+		return false;
+	for (int i = 0; i < 3; i++)
+		if (regs[i] >= 0 && rc->host[regs[i]] < 0)
+			rc->host[regs[i]] = (s8)rc->used++;
+	if (regs[2] >= 0)
+		rc->dirty[regs[2]] = true;
+	return true;
 }
 
-/* The host register for guest register g, loading it when `load`. */
-static int reg(struct emit *e, struct rcache *rc, unsigned g, bool load)
+static int H(const struct rcache *rc, unsigned g)
 {
-	if (rc->host[g] < 0) {
-		rc->host[g] = (s8)rc->used++;
-		if (load)
-			ldg(e, pool[rc->host[g]], g);
-	}
 	return pool[rc->host[g]];
 }
 
-static void translate(struct emit *e, struct rcache *rc, const struct rv_insn *d)
+/* One block being built: where its exits jump, to be patched at the end. */
+struct fixup {
+	u8 *rel;
+	unsigned k; /* leave to the interpreter at slot k */
+};
+
+struct build {
+	struct emit e;
+	struct rcache rc;
+	struct fixup fix[2 * RV_JIT_MAX];
+	unsigned nfix;
+};
+
+/* jcc to "leave at slot k" (patched to a stub that sets k). */
+static void exit_if(struct build *b, u32 cc, unsigned k)
 {
+	b->fix[b->nfix++] = (struct fixup){ jcc(&b->e, cc), k };
+}
+
+/* rcx = the host address of a `size`-byte access at [A + imm] of type acc, or leave at
+ * slot k when the TLB misses (or the entry is MMIO/code, or the access crosses the page
+ * end): the interpreter then does it, fault and all. */
+static void tlb_hit(struct build *b, int A, s32 imm, unsigned size, enum rv_acc acc, unsigned k)
+{
+	struct emit *e = &b->e;
+	memop(e, true, false, 0x8d, RCX, A, -1, 0, imm); /* lea rcx, [A + imm] */
+	mov32(e, RDX, RCX);
+	shi(e, false, 5, RDX, RV_PAGE_SHIFT);
+	rex(e, false, RDX, RDX); /* movzx edx, dl */
+	b1(e, 0x0f);
+	b1(e, 0xb6);
+	modrm(e, RDX, RDX);
+	_Static_assert(RV_TLB_SIZE == 256 && sizeof(struct rv_tlb_entry) == 24, "index math");
+	memop(e, true, false, 0x8d, RDX, RDX, RDX, 1, 0);	     /* lea rdx, [rdx + rdx*2] */
+	memop(e, true, false, 0x8b, RAX, RSP, -1, 0, FRAME_TLB);     /* mov rax, [rsp + tlb] */
+	memop(e, true, false, 0x8d, RAX, RAX, RDX, 3, TLB_ACC(acc)); /* lea rax, [rax+rdx*8+] */
+	memop(e, true, false, 0x8d, RDX, RCX, -1, 0, (s32)size - 1); /* last byte */
+	ri(e, true, 4, RDX, (s32)RV_PAGE_MASK);
+	memop(e, true, false, 0x3b, RDX, RAX, -1, 0, offsetof(struct rv_tlb_entry, tag));
+	exit_if(b, 0x5, k);
+	memop(e, true, false, 0x03, RCX, RAX, -1, 0, offsetof(struct rv_tlb_entry, addend));
+}
+
+static void emit_load(struct build *b, const struct rv_insn *d, unsigned k)
+{
+	static const u8 size[] = { 1, 2, 4, 8, 1, 2, 4 };
+	unsigned op = d->op - RV_OP_LB;
+	tlb_hit(b, H(&b->rc, d->rs1), d->imm, size[op], RV_ACC_R, k);
+	if (!writes_rd(d))
+		return; /* RAM: reading it has no effect */
+	int D = H(&b->rc, d->rd);
+	struct emit *e = &b->e;
+	switch (d->op) {
+	case RV_OP_LB:
+		memop(e, true, true, 0xbe, D, RCX, -1, 0, 0);
+		break;
+	case RV_OP_LBU:
+		memop(e, false, true, 0xb6, D, RCX, -1, 0, 0);
+		break;
+	case RV_OP_LH:
+		memop(e, true, true, 0xbf, D, RCX, -1, 0, 0);
+		break;
+	case RV_OP_LHU:
+		memop(e, false, true, 0xb7, D, RCX, -1, 0, 0);
+		break;
+	case RV_OP_LW:
+		memop(e, true, false, 0x63, D, RCX, -1, 0, 0);
+		break;
+	case RV_OP_LWU:
+		memop(e, false, false, 0x8b, D, RCX, -1, 0, 0);
+		break;
+	default:
+		memop(e, true, false, 0x8b, D, RCX, -1, 0, 0);
+		break;
+	}
+}
+
+static void emit_store(struct build *b, const struct rv_insn *d, unsigned k)
+{
+	unsigned size = 1U << (d->op - RV_OP_SB);
+	tlb_hit(b, H(&b->rc, d->rs1), d->imm, size, RV_ACC_W, k);
+	int V = H(&b->rc, d->rs2);
+	struct emit *e = &b->e;
+	if (size == 2)
+		b1(e, 0x66);
+	rexx(e, size == 8, V, 0, RCX, size == 1);
+	b1(e, size == 1 ? 0x88 : 0x89);
+	mem(e, V, RCX, -1, 0, 0);
+}
+
+/* DIV[U]/REM[U][W]: RISC-V's results for a zero divisor and for overflow, which x86
+ * would trap on. */
+static void emit_div(struct emit *e, u8 op, int A, int B, int D)
+{
+	bool w = !(op >= RV_OP_DIVW && op <= RV_OP_REMUW);
+	bool sgn = op == RV_OP_DIV || op == RV_OP_REM || op == RV_OP_DIVW || op == RV_OP_REMW;
+	bool rem = op == RV_OP_REM || op == RV_OP_REMU || op == RV_OP_REMW || op == RV_OP_REMUW;
+	u8 *done[2], *zero, *ovf = NULL;
+	if (w)
+		mov64(e, RAX, A);
+	else
+		mov32(e, RAX, A);
+	rr(e, w, 0x85, B, B); /* test B, B */
+	zero = jcc(e, 0x4);
+	if (sgn) {
+		ri(e, w, 7, B, -1);
+		ovf = jcc(e, 0x4);
+		rex(e, w, 0, 0); /* cqo / cdq */
+		b1(e, 0x99);
+		f7(e, w, 7, B);
+	} else {
+		rr(e, false, 0x31, RDX, RDX);
+		f7(e, w, 6, B);
+	}
+	if (rem)
+		mov64(e, RAX, RDX);
+	done[0] = jmp(e);
+	patch(zero, e->p);
+	if (!rem)
+		movi(e, RAX, -1); /* x / 0 = all ones; x % 0 = x (still in rax) */
+	if (sgn) {
+		done[1] = jmp(e);
+		patch(ovf, e->p); /* x / -1 = -x (MIN stays MIN); x % -1 = 0 */
+		if (rem)
+			rr(e, false, 0x31, RAX, RAX);
+		else
+			f7(e, w, 3, RAX);
+		patch(done[1], e->p);
+	}
+	patch(done[0], e->p);
+	if (w)
+		mov64(e, D, RAX);
+	else
+		movsxd(e, D, RAX);
+}
+
+static void translate(struct build *b, const struct rv_insn *d, unsigned k)
+{
+	struct emit *e = &b->e;
+	struct rcache *rc = &b->rc;
 	u8 op = d->op;
 	s32 imm = d->imm;
-	int A = reads_rs1(op) ? reg(e, rc, d->rs1, true) : -1;
-	int B = reads_rs2(op) ? reg(e, rc, d->rs2, true) : -1;
-	if (op == RV_OP_NOP || d->rd == 0)
+	if (is_load(op)) {
+		emit_load(b, d, k);
 		return;
-	int D = reg(e, rc, d->rd, false);
-	rc->dirty[d->rd] = true;
+	}
+	if (is_store(op)) {
+		emit_store(b, d, k);
+		return;
+	}
+	if (!writes_rd(d))
+		return;
+	int A = reads_rs1(op) ? H(rc, d->rs1) : -1;
+	int B = reads_rs2(op) ? H(rc, d->rs2) : -1;
+	int D = H(rc, d->rd);
 	switch (op) {
 	case RV_OP_LI:
 	case RV_OP_LUI:
@@ -307,7 +563,7 @@ static void translate(struct emit *e, struct rcache *rc, const struct rv_insn *d
 		return;
 	case RV_OP_AUIPC:
 		movi(e, RCX, (s64)d->off + imm);
-		rr(e, true, 0x01, RCX, RSI);
+		memop(e, true, false, 0x03, RCX, RSP, -1, 0, FRAME_PAGE);
 		mov64(e, D, RCX);
 		return;
 	case RV_OP_ADDI:
@@ -398,6 +654,22 @@ static void translate(struct emit *e, struct rcache *rc, const struct rv_insn *d
 		imul(e, false, RCX, B);
 		movsxd(e, D, RCX);
 		return;
+	case RV_OP_MULH:
+	case RV_OP_MULHU:
+		mov64(e, RAX, A);
+		f7(e, true, op == RV_OP_MULH ? 5 : 4, B);
+		mov64(e, D, RDX);
+		return;
+	case RV_OP_DIV:
+	case RV_OP_DIVU:
+	case RV_OP_REM:
+	case RV_OP_REMU:
+	case RV_OP_DIVW:
+	case RV_OP_DIVUW:
+	case RV_OP_REMW:
+	case RV_OP_REMUW:
+		emit_div(e, op, A, B, D);
+		return;
 	case RV_OP_SH1ADD:
 	case RV_OP_SH2ADD:
 	case RV_OP_SH3ADD:
@@ -422,17 +694,42 @@ static void translate(struct emit *e, struct rcache *rc, const struct rv_insn *d
 	case RV_OP_ANDN:
 	case RV_OP_ORN:
 		mov64(e, RCX, B);
-		not64(e, RCX);
+		f7(e, true, 2, RCX);
 		rr(e, true, op == RV_OP_ANDN ? 0x21 : 0x09, RCX, A);
 		mov64(e, D, RCX);
 		return;
 	case RV_OP_XNOR:
 		mov64(e, RCX, A);
 		rr(e, true, 0x31, RCX, B);
-		not64(e, RCX);
+		f7(e, true, 2, RCX);
 		mov64(e, D, RCX);
 		return;
 	}
+}
+
+/* The block's last instruction, a conditional branch at slot k = n - 1. Not taken: leave
+ * at slot n (the decoded block's END). Taken back to the block's own first instruction
+ * (a loop): count the pass and go round again while the budget allows a whole pass,
+ * else leave at slot 0. Taken elsewhere: leave at slot k, the interpreter takes it. */
+static void emit_branch(struct build *b, const struct rv_insn *d, unsigned k, u16 first_off,
+			const u8 *top)
+{
+	static const u8 cc[] = { 0x4, 0x5, 0xc, 0xd, 0x2, 0x3 }; /* e ne l ge b ae */
+	struct emit *e = &b->e;
+	u32 c = cc[d->op - RV_OP_BEQ];
+	rr(e, true, 0x39, H(&b->rc, d->rs1), H(&b->rc, d->rs2));
+	u8 *not_taken = jcc(e, c ^ 1);
+	if ((s32)d->off + d->imm == (s32)first_off) {
+		ri(e, true, 5, LEFT, (s32)(k + 1));
+		ri(e, true, 7, LEFT, (s32)(k + 1));
+		u8 *again = jcc(e, 0xd); /* jge top */
+		patch(again, top);
+		rr(e, false, 0x31, RDX, RDX);
+		b->fix[b->nfix++] = (struct fixup){ jmp(e), ~0U }; /* to the epilogue */
+	} else {
+		b->fix[b->nfix++] = (struct fixup){ jmp(e), k };
+	}
+	patch(not_taken, e->p);
 }
 
 struct rv_jit *rv_jit_create(void)
@@ -488,35 +785,88 @@ void rv_jit_limit(struct rv_jit *j, size_t bytes)
 	j->limit = DUO_MIN(bytes, (size_t)CODE_BYTES);
 }
 
+/*
+ * Code shape: rv_jit_call's arguments arrive in rdi (guest registers), rsi (page), rdx
+ * (budget) and rcx (TLB view). The prologue saves r15 and the callee-saved pool registers
+ * the block uses, keeps the page and the TLB view in a two-slot frame and the budget in
+ * r15, then loads every guest register the block uses (so any exit may store every one
+ * the block writes). The body runs the instructions; each exit jumps to a stub that puts
+ * its slot in edx, then to the epilogue, which stores the written registers and returns
+ * { budget - slot, slot }.
+ */
 int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, unsigned n, bool *full)
 {
-	struct rcache rc;
-	struct emit e;
+	struct build *b = &(struct build){ 0 };
 	unsigned k;
-	if (j->nblk >= MAX_BLOCKS || j->used + BLOCK_BYTES_MAX > j->limit) {
+	n = DUO_MIN(n, RV_JIT_MAX);
+	size_t room = j->limit > j->used ? j->limit - j->used : 0;
+	if (j->nblk >= MAX_BLOCKS || room < FRAME_BYTES_MAX + RV_JIT_MIN * INSN_BYTES_MAX) {
 		*full = true;
 		return -1;
 	}
-	memset(rc.host, -1, sizeof(rc.host));
-	memset(rc.dirty, 0, sizeof(rc.dirty));
-	rc.used = 0;
-	e.p = j->code + j->used;
-	u8 *start = e.p;
-	for (k = 0; k < n && k < RV_JIT_MAX; k++) {
-		if (rc.used + newregs(&rc, &slots[k]) > NPOOL)
+	n = DUO_MIN(n, (unsigned)((room - FRAME_BYTES_MAX) / INSN_BYTES_MAX));
+	memset(b->rc.host, -1, sizeof(b->rc.host));
+	for (k = 0; k < n; k++)
+		if (!alloc_regs(&b->rc, &slots[k]))
 			break;
-		translate(&e, &rc, &slots[k]);
-	}
-	if (k < RV_JIT_MIN) /* emitted code is simply abandoned */
+	n = k;
+	if (n < RV_JIT_MIN)
 		return -1;
+	struct emit *e = &b->e;
+	e->p = j->code + j->used;
+	u8 *start = e->p;
+	/* prologue */
+	push(e, LEFT);
+	for (int i = 0; i < b->rc.used; i++)
+		if (callee_saved(pool[i]))
+			push(e, pool[i]);
+	push(e, RCX);
+	push(e, RSI);
+	mov64(e, LEFT, RDX);
+	for (unsigned g = 0; g < 32; g++)
+		if (b->rc.host[g] >= 0)
+			ldg(e, pool[b->rc.host[g]], g);
+	u8 *top = e->p;
+	for (k = 0; k < n; k++) {
+		if (is_branch(slots[k].op))
+			emit_branch(b, &slots[k], k, slots[0].off, top);
+		else
+			translate(b, &slots[k], k);
+	}
+	movi(e, RDX, n);
+	u8 *epi = e->p;
 	for (unsigned g = 1; g < 32; g++)
-		if (rc.host[g] >= 0 && rc.dirty[g])
-			stg(&e, pool[rc.host[g]], g);
-	b1(&e, 0xc3); /* ret */
-	j->used = DUO_ALIGN_UP((size_t)(e.p - j->code), 16);
-	struct rv_jblock *b = &j->blk[j->nblk];
-	b->code = (u32)(start - j->code);
-	b->n = k;
+		if (b->rc.host[g] >= 0 && b->rc.dirty[g])
+			stg(e, pool[b->rc.host[g]], g);
+	mov64(e, RAX, LEFT);
+	rr(e, true, 0x29, RAX, RDX);
+	ri(e, true, 0, RSP, 16);
+	for (int i = b->rc.used - 1; i >= 0; i--)
+		if (callee_saved(pool[i]))
+			pop(e, pool[i]);
+	pop(e, LEFT);
+	b1(e, 0xc3); /* ret */
+	/* exit stubs, one per slot */
+	u8 *stub[RV_JIT_MAX + 1] = { 0 };
+	for (unsigned f = 0; f < b->nfix; f++) {
+		unsigned s = b->fix[f].k;
+		if (s == ~0U) {
+			patch(b->fix[f].rel, epi);
+			continue;
+		}
+		if (!stub[s]) {
+			stub[s] = e->p;
+			movi(e, RDX, s);
+			patch(jmp(e), epi);
+		}
+		patch(b->fix[f].rel, stub[s]);
+	}
+	if ((size_t)(e->p - start) > FRAME_BYTES_MAX + n * INSN_BYTES_MAX)
+		abort(); /* the bounds above are wrong: the buffer may have overflowed */
+	j->used = DUO_ALIGN_UP((size_t)(e->p - j->code), 16);
+	struct rv_jblock *blk = &j->blk[j->nblk];
+	blk->code = (u32)(start - j->code);
+	blk->n = n;
 	return (int)j->nblk++;
 }
 
