@@ -49,7 +49,9 @@ all: $(B)/libduocore.a $(B)/libduocore-rv.a
 # ---- host-side tools (config parser, packer): linked into build/duovisor and tests --
 TOOLS_SRC := $(shell find tools -name '*.c' 2>/dev/null | sort)
 TOOLS_OBJ := $(TOOLS_SRC:%.c=$(B)/host/%.o)
-HOST_LIBS := -ljansson -lpthread -lm
+# jansson is linked statically (only the parser's few functions, not a whole mapped
+# library per process); libslirp is dlopen'ed by type2/host/net.c on first use.
+HOST_LIBS := -l:libjansson.a -lpthread -lm
 
 # ---- type 2: the hosted hypervisor -> build/duovisor -------------------------------
 TYPE2_SRC := $(shell find type2 -name '*.c' 2>/dev/null | sort)

@@ -12,6 +12,15 @@ JOBS=$(nproc)
 CROSS=riscv64-linux-gnu-
 mkdir -p "$CACHE" "$OUT"
 
+# One build at a time per cache: two checkouts (a CI job and a session, two engineers)
+# building at once would delete each other's half-built .tmp directories. The lock is
+# released when this script exits; a waiting build then finds the results cached.
+exec 9>"$CACHE/.lock"
+if ! flock -n 9; then
+	echo "guests: another build is using $CACHE; waiting for it"
+	flock 9
+fi
+
 key() { cat "$@" | sha256sum | cut -c1-16; }
 
 # --- kernel -------------------------------------------------------------------------

@@ -1,5 +1,4 @@
-# tests/fuzz/fuzz.mk - libFuzzer targets for the guest-facing virtio code, and the
-# libslirp link of build/duovisor (type2/host/net.c, "user" networking).
+# tests/fuzz/fuzz.mk - libFuzzer targets for the guest-facing virtio code.
 #
 #   make fuzz-build   build/fuzz/fuzz_<target> (clang, -fsanitize=fuzzer,address,undefined)
 #   make fuzz         run each for FUZZ_TIME seconds (default 30); corpora grow in
@@ -9,9 +8,6 @@
 # with the unit tests' fake host (tests/unit/fake_host.c) as the backend. A crash found
 # becomes a regression input: copy it to tests/fuzz/regress/<target>/ and it is replayed
 # by tests/fuzz/run.sh (part of `make test`) from then on.
-
-# Recipes expand late, so this reaches the build/duovisor link in the top Makefile.
-TYPE2_LIBS += -lslirp
 
 FUZZ_CC ?= clang
 FUZZ_TIME ?= 30

@@ -18,6 +18,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if.h>
@@ -71,6 +72,61 @@ struct t2_net {
 
 static struct t2_net *nets[MAX_HOST_NETS];
 static pthread_mutex_t nets_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* ---- libslirp, loaded on first use ----------------------------------------------------
+ * build/duovisor does not link libslirp: it is dlopen'ed when the first "user" network
+ * starts. A process without one never maps libslirp, glib and pcre2 (about 1 MiB of RSS per
+ * process), and a host without libslirp0 still runs every other kind of VM. The pointer
+ * types come from the library's own header, so a mismatch is a compile error. */
+#define SLIRP_SONAME "libslirp.so.0"
+
+static struct {
+	__typeof__(slirp_new) *new_;
+	__typeof__(slirp_cleanup) *cleanup;
+	__typeof__(slirp_input) *input;
+	__typeof__(slirp_add_hostfwd) *add_hostfwd;
+	__typeof__(slirp_pollfds_fill) *pollfds_fill;
+	__typeof__(slirp_pollfds_poll) *pollfds_poll;
+	__typeof__(slirp_handle_timer) *handle_timer;
+	char err[160]; /* why loading failed; empty when it worked */
+} sl;
+static pthread_once_t sl_once = PTHREAD_ONCE_INIT;
+
+static void sl_load_once(void)
+{
+	void *h = dlopen(SLIRP_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		const char *e = dlerror();
+		snprintf(sl.err, sizeof(sl.err), "%s", e ? e : "dlopen failed");
+		return;
+	}
+#define SL_SYM(field, name)                                                      \
+	do {                                                                     \
+		*(void **)&sl.field = dlsym(h, #name);                           \
+		if (!sl.field) {                                                 \
+			snprintf(sl.err, sizeof(sl.err), "%s has no %s", SLIRP_SONAME, \
+				 #name);                                         \
+			return;                                                  \
+		}                                                                \
+	} while (0)
+	SL_SYM(new_, slirp_new);
+	SL_SYM(cleanup, slirp_cleanup);
+	SL_SYM(input, slirp_input);
+	SL_SYM(add_hostfwd, slirp_add_hostfwd);
+	SL_SYM(pollfds_fill, slirp_pollfds_fill);
+	SL_SYM(pollfds_poll, slirp_pollfds_poll);
+	SL_SYM(handle_timer, slirp_handle_timer);
+#undef SL_SYM
+	/* The handle stays open for the life of the process: slirp's threads-free state and
+	 * glib's are process-wide, and a VM may start another user network later. */
+}
+
+/* sl_load - make sure libslirp is loaded; NULL when it is, else why not. */
+static const char *sl_load(void)
+{
+	pthread_once(&sl_once, sl_load_once);
+	return sl.err[0] ? sl.err : NULL;
+}
 
 static int64_t now_ns(void)
 {
@@ -238,7 +294,7 @@ static void run_timers(struct t2_net *n, uint32_t *timeout)
 		if (!due)
 			break;
 		due->expire_ms = -1;
-		slirp_handle_timer(n->slirp, due->id, due->cb_opaque);
+		sl.handle_timer(n->slirp, due->id, due->cb_opaque);
 	}
 	int64_t now = now_ns() / 1000000;
 	for (struct t2_timer *t = n->timers; t; t = t->next) {
@@ -258,14 +314,14 @@ static void *user_thread(void *arg)
 		pthread_mutex_lock(&n->mu);
 		n->npfd = 0;
 		add_pollfd(n, n->evfd, POLLIN);
-		slirp_pollfds_fill(n->slirp, &timeout, cb_add_poll, n);
+		sl.pollfds_fill(n->slirp, &timeout, cb_add_poll, n);
 		run_timers(n, &timeout);
 		pthread_mutex_unlock(&n->mu);
 		int r = poll(n->pfd, n->npfd, (int)timeout);
 		if (n->pfd[0].revents & POLLIN)
 			drain_evfd(n);
 		pthread_mutex_lock(&n->mu);
-		slirp_pollfds_poll(n->slirp, r < 0 && errno != EINTR, cb_get_revents, n);
+		sl.pollfds_poll(n->slirp, r < 0 && errno != EINTR, cb_get_revents, n);
 		pthread_mutex_unlock(&n->mu);
 	}
 	return NULL;
@@ -312,7 +368,14 @@ static int start_user(struct t2_net *n, const struct vm_net_cfg *c)
 	sc.vhostname = "duovisor";
 	sc.if_mtu = 1500;
 	sc.if_mru = 1500;
-	n->slirp = slirp_new(&sc, &slirp_cbs, n);
+	const char *why = sl_load();
+	if (why) {
+		duo_log(n->vm, LOG_ERR,
+			"nets[%u] user: cannot load %s (Debian package libslirp0): %s", n->idx,
+			SLIRP_SONAME, why);
+		return DUO_ENOTSUP;
+	}
+	n->slirp = sl.new_(&sc, &slirp_cbs, n);
 	if (!n->slirp) {
 		duo_log(n->vm, LOG_ERR, "nets[%u] user: libslirp failed to start", n->idx);
 		return DUO_ENOMEM;
@@ -330,7 +393,7 @@ static int start_user(struct t2_net *n, const struct vm_net_cfg *c)
 		}
 		h.s_addr = f.haddr;
 		g.s_addr = f.gaddr;
-		if (slirp_add_hostfwd(n->slirp, f.udp, h, f.hport, g, f.gport)) {
+		if (sl.add_hostfwd(n->slirp, f.udp, h, f.hport, g, f.gport)) {
 			duo_log(n->vm, LOG_ERR,
 				"nets[%u] hostfwd \"%s\": cannot listen on host port "
 				"%u (in use?)",
@@ -363,7 +426,7 @@ static int start_tap(struct t2_net *n, const struct vm_net_cfg *c)
 static void free_net(struct t2_net *n)
 {
 	if (n->slirp)
-		slirp_cleanup(n->slirp); /* frees its timers through cb_timer_free */
+		sl.cleanup(n->slirp); /* frees its timers through cb_timer_free */
 	while (n->timers)
 		cb_timer_free(n->timers, n);
 	if (n->tapfd >= 0)
@@ -600,7 +663,7 @@ int host_net_tx(struct vm *vm, unsigned net, const void *frame, size_t len)
 		return DUO_ENOENT;
 	if (n->mode == NET_USER) {
 		pthread_mutex_lock(&n->mu);
-		slirp_input(n->slirp, frame, (int)len);
+		sl.input(n->slirp, frame, (int)len);
 		pthread_mutex_unlock(&n->mu);
 		return 0;
 	}
