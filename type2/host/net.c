@@ -330,7 +330,9 @@ static void *user_thread(void *arg)
 static void *tap_thread(void *arg)
 {
 	struct t2_net *n = arg;
-	static __thread u8 frame[65536];
+	/* On this thread's stack: a __thread array would be in every thread's static TLS
+	 * block, which glibc zeroes at each thread's start (64 KiB touched per vCPU). */
+	u8 frame[65536];
 	while (!n->stop) {
 		struct pollfd p[2] = { { .fd = n->evfd, .events = POLLIN },
 				       { .fd = n->tapfd, .events = POLLIN } };
