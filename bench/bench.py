@@ -9,9 +9,9 @@ on a peer in ONE invocation and prints ratios (higher is better for duovisor):
   type1  vs  the guest booted directly by OpenSBI in the same QEMU (H extension on)
 
 Per workload: time ratio peer/duovisor, and the checksum, which must equal the peer's.
-Also: boot-to-init wall time, and type 2's memory overhead per VM (the process's private
-memory beyond the guest-RAM mapping; its RSS with shared library pages printed beside
-it). Usage: bench.py [--only type2|type1] [--scale N]
+Also: boot-to-init wall time, and type 2's memory overhead per VM: the process's RSS
+beyond the guest RAM it touched (libc's and ld.so's pages included), with its private part
+beside it, for the benchmark VM and for the same VM with one vCPU. Usage: bench.py [--only type2|type1] [--scale N]
 [--what cpu|io]. io = virtio-blk and VM-to-VM network figures (bench/bench_io.py).
 """
 import argparse, math, os, pty, re, select, signal, subprocess, sys, tempfile, time, json
@@ -190,9 +190,17 @@ def main():
         b = qemu["boot_s"] / duo["boot_s"]
         print(f"\nboot-to-init   duovisor {duo['boot_s']:.2f}s  qemu {qemu['boot_s']:.2f}s  "
               f"ratio {b:.3f}")
-        print(f"memory overhead per VM (private memory beyond guest RAM, peak): "
-              f"{duo['overhead_kib'] / 1024:.2f} MiB  (RSS beyond guest RAM, with shared "
-              f"library pages: {duo['rss_overhead_kib'] / 1024:.2f} MiB)")
+        # The same VM with one vCPU, for the per-VM figure without the per-vCPU caches
+        # (each vCPU has ~0.75 MiB of decoded-code cache, translator buffer and TLB).
+        one = run_workloads([DUO, "run", "--kernel", IMG, "--initrd", INITRD, "--append",
+                             "console=ttyS0 quiet", "--mem", str(a.mem), "--cpus", "1"],
+                            1, a.mem, a.scale, mem_mib=a.mem)
+        for n, r in ((a.cpus, duo), (1, one)):
+            print(f"memory overhead per VM, {n} vCPU{'s' if n > 1 else ''} (process RSS beyond "
+                  f"guest RAM touched, peak): {r['rss_overhead_kib'] / 1024:.2f} MiB  "
+                  f"(private memory only: {r['overhead_kib'] / 1024:.2f} MiB)")
+        per = (duo['rss_overhead_kib'] - one['rss_overhead_kib']) / max(a.cpus - 1, 1) / 1024
+        print(f"memory per extra vCPU: {per:.2f} MiB")
         print(f"type2 geomean vs QEMU: {gm:.3f}")
     if "cpu" in what and a.only in (None, "type1"):
         print(f"\n# type 1 vs the guest directly on OpenSBI (same QEMU, h=true)")
