@@ -253,7 +253,7 @@ static const struct rv_insn *build_block(struct rv_cpu *c, u64 pa, const u8 *pag
 			rv_decode32(raw, d);
 		}
 		d->off = (u16)pos;
-		if (rv_is_direct(d->op))
+		if (rv_is_direct(d->op) || d->op == RV_OP_JALR)
 			d->raw = RV_TGT_NONE;
 		n++;
 		pos += d->len;

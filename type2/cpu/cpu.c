@@ -14,8 +14,10 @@
 #include "fpu_host.h"
 #include "jit.h"
 
-/* Instructions per chunk: the interrupt latency bound, in instructions. */
-#define RV_CHUNK 512
+/* Instructions per chunk: the interrupt latency bound, in instructions (a few microseconds).
+ * Every chunk boundary costs a clock read (the timer) and leaving and re-entering the
+ * interpreter and any translated loop, so it must not be too small either. */
+#define RV_CHUNK 2048
 
 void rv_update_view(struct rv_cpu *c)
 {

@@ -12,7 +12,7 @@
  * of decoded blocks of guest code (fixed size, under 1 MiB per vCPU) with a software
  * TLB, plus, on x86-64 hosts, a block translator for hot runs of integer ALU
  * instructions (DUO_NOJIT=1 in the environment turns it off). rv_cpu_run checks fences, kicks and
- * interrupts every 512 instructions.
+ * interrupts every 2048 instructions.
  *
  * RULES FOR CALLERS (type2/host, type2/main.c):
  *  1. Sequence: rv_cpu_init once, rv_cpu_reset to (re)start the hart, then rv_cpu_run in

@@ -4,10 +4,13 @@
  * the instructions of the current block; pc is only materialized when needed (page
  * address + the instruction's offset). Sequential flow is `ip++`, running into the
  * block's END; a taken direct branch, jal or END whose target is in the same page is
- * chained to the target block the first time it is looked up, later taken directly.
+ * chained to the target block the first time it is looked up, later taken directly; a
+ * jalr goes straight to the block it reached last time while the execute TLB entry of
+ * its target's page still maps that block's page.
  * Everything else goes through `jump`: a hash lookup by guest-physical pc while on the
- * same page, else (other pages, a TLB flush, a code-page store, a privilege change,
- * `refetch`) a translation of pc (mmu.c) and a lookup or a new block.
+ * same page or when the execute TLB entry of pc's page hits, else (a TLB miss or flush,
+ * a code-page store, a privilege change, `refetch`) a translation of pc (mmu.c) and a
+ * lookup or a new block.
  *
  * Guest exceptions: a helper records cause/tval in rv_state and the handler jumps to
  * `exception`, which enters the guest's trap handler and carries on. The loop returns
@@ -117,10 +120,13 @@ int rv_exec(struct rv_cpu *c, u64 n, u64 *retired)
 	u64 page_pa = 0; /* guest-physical page behind page_va */
 	union rv_slot *const arena = st->arena;
 	const u8 *const jit_code = st->jit ? rv_jit_code(st->jit) : NULL;
+	const struct rv_jblock *const jblk = st->jit ? rv_jit_block(st->jit, 0) : NULL;
 	struct rv_tlb_set *tlb = st->cur;
 	const struct rv_insn *ip = NULL;
 	/* taken direct branch or END waiting for its target block, to chain to it */
 	struct rv_insn *link_from = NULL;
+	/* jalr waiting for its target block, to remember it as its prediction */
+	struct rv_insn *jalr_from = NULL;
 	/* a page-straddling instruction runs from cross[0]; cross[1] ends the page */
 	struct rv_insn cross[2];
 	s64 left = (s64)n;
@@ -198,16 +204,40 @@ jump: /* continue at pc (not yet counted) */
 				link_from->raw = (u32)((const union rv_slot *)t - arena);
 				link_from = NULL;
 			}
+			if (jalr_from) {
+				jalr_from->raw = (u32)((const union rv_slot *)t - arena) - 1;
+				jalr_from = NULL;
+			}
 			ip = t;
 			DISPATCH();
+		}
+	} else {
+		/* Another page: its execute entry in the current view (a hit is RAM), then the
+		 * hash. No chaining across pages (the mapping may change). */
+		const struct rv_tlb_entry *e =
+			&tlb->e[RV_ACC_X][(pc >> RV_PAGE_SHIFT) & (RV_TLB_SIZE - 1)];
+		if (likely(e->tag == (pc & RV_PAGE_MASK))) {
+			const struct rv_insn *t = rv_find_block(st, e->pa | (pc & ~RV_PAGE_MASK));
+			if (likely(t != NULL)) {
+				link_from = NULL;
+				if (jalr_from) {
+					jalr_from->raw = (u32)((const union rv_slot *)t - arena) - 1;
+					jalr_from = NULL;
+				}
+				page_va = pc & RV_PAGE_MASK;
+				page_pa = e->pa;
+				ip = t;
+				DISPATCH();
+			}
 		}
 	}
 	if (unlikely(--left < 0))
 		goto out_budget_pc;
 	{
 		u32 gen = st->code_gen;
-		struct rv_insn *from = link_from;
+		struct rv_insn *from = link_from, *jfrom = jalr_from;
 		link_from = NULL;
+		jalr_from = NULL;
 		c->pc = pc;
 		const struct rv_insn *t = rv_fetch_block(c, pc);
 		if (unlikely(!t))
@@ -216,6 +246,8 @@ jump: /* continue at pc (not yet counted) */
 		if (from && gen == st->code_gen && (pc & RV_PAGE_MASK) == page_va &&
 		    st->code_pa == page_pa)
 			from->raw = (u32)((const union rv_slot *)t - arena);
+		if (jfrom && gen == st->code_gen)
+			jfrom->raw = (u32)((const union rv_slot *)t - arena) - 1;
 		st->refetch = false;
 		page_va = pc & RV_PAGE_MASK;
 		page_pa = st->code_pa;
@@ -246,11 +278,12 @@ exception_pc:
 	}
 	pc = c->pc;
 	page_va = 1;
+	tlb = st->cur;
 	st->refetch = false;
 	goto jump;
 
 op_BLOCK : {
-	const struct rv_jblock *b = rv_jit_block(st->jit, ip->raw);
+	const struct rv_jblock *b = &jblk[ip->raw];
 	if (unlikely(left + 1 < (s64)b->n))
 		goto *labels[ip->aux]; /* budget too short for all of it: just this one */
 	struct rv_jret r = rv_jit_call(jit_code, b, x, page_va, left + 1, tlb);
@@ -274,7 +307,7 @@ op_CROSS : {
 		goto exception_pc;
 	rv_decode32(lo | ((u32)hi << 16), &cross[0]);
 	cross[0].off = (u16)(RV_PAGE_SIZE - 2);
-	if (rv_is_direct(cross[0].op))
+	if (rv_is_direct(cross[0].op) || cross[0].op == RV_OP_JALR)
 		cross[0].raw = RV_TGT_NONE;
 	cross[1] = (struct rv_insn){ .op = RV_OP_END,
 				     .off = (u16)(RV_PAGE_SIZE + 2),
@@ -312,6 +345,22 @@ op_JALR:
 	v = (RS1 + IMM) & ~1ULL;
 	RD = PC() + ip->len;
 	x[0] = 0;
+	/* Its last target block (header index in `raw`), if v still maps to it: the execute
+	 * entry of v's page hits in the current view (RAM), and the block starts at that
+	 * physical address and is alive. */
+	if (likely(ip->raw != RV_TGT_NONE)) {
+		const struct rv_tlb_entry *e =
+			&tlb->e[RV_ACC_X][(v >> RV_PAGE_SHIFT) & (RV_TLB_SIZE - 1)];
+		const union rv_slot *h = &arena[ip->raw];
+		if (likely(e->tag == (v & RV_PAGE_MASK) &&
+			   h->h.pa == (e->pa | (v & ~RV_PAGE_MASK)) && h[1].i.op != RV_OP_STALE)) {
+			page_va = v & RV_PAGE_MASK;
+			page_pa = e->pa;
+			ip = &h[1].i;
+			DISPATCH();
+		}
+	}
+	jalr_from = (struct rv_insn *)ip;
 	JUMP(v);
 	BRANCH(BEQ, RS1 == RS2)
 	BRANCH(BNE, RS1 != RS2)

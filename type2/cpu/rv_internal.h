@@ -58,7 +58,9 @@ enum rv_op { RV_OPS(RV_OP_ENUM) RV_NOPS };
 /*
  * One decoded instruction. `raw` is the original encoding (16-bit for RVC): stval of an
  * illegal-instruction trap, and the operand source for FP ops; for direct branches and
- * jal it is replaced by the chained target (below). `aux` is the AMO funct5, the CSR
+ * jal it is replaced by the chained target (below), for jalr by its prediction: the
+ * header index of the block it jumped to last (RV_TGT_NONE before), used while the
+ * current TLB view still maps the target's page to that block's physical page. `aux` is the AMO funct5, the CSR
  * funct3, or the FP rounding-mode field. `off` is the instruction's offset in its page
  * (up to 0x1002 for a block's END). An RV_OP_BLOCK instruction starts a translated run
  * (jit.h): `raw` is the run's id and `aux` the instruction's own op, the other fields
@@ -92,7 +94,8 @@ void rv_decode16(u16 raw, struct rv_insn *d);
  *
  * Chaining: a direct branch, jal or END whose target lies in the same page keeps, once it
  * has been taken, the arena index of the target block's first instruction in `raw`
- * (RV_TGT_NONE before). Blocks die a page at a time (the page was written, or its page
+ * (RV_TGT_NONE before). A jalr keeps its last target's header index, in any page, and
+ * checks it against the execute TLB entry each time (exec.c). Blocks die a page at a time (the page was written, or its page
  * record was evicted): their first instruction becomes RV_OP_STALE, which looks the pc up
  * again, and as links never leave a page, no live block links to a dead one. Blocks are
  * found by guest-physical pc through a set-associative hash of header indices, and per
