@@ -2,14 +2,14 @@
 # tests/fuzz/run.sh - the fuzz suite of `make test` (tests/run_all.sh): build the
 # libFuzzer targets (tests/fuzz/fuzz.mk), replay every saved regression input in
 # tests/fuzz/regress/<target>/, then fuzz each target for FUZZ_SMOKE_TIME seconds
-# (default 10). One check per replay set and per run; ends with "N passed, N failed[,
-# N skipped]". Long runs are `make fuzz FUZZ_TIME=...`.
+# (default 10) from its corpus and checked-in seeds (tests/fuzz/seeds/<target>/). One
+# check per replay set and per run; ends with "N passed, N failed[, N skipped]". Long runs are `make fuzz FUZZ_TIME=...`.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 B=${B:-build}
 T=${FUZZ_SMOKE_TIME:-10}
-TARGETS="virtq virtio_mmio"
+TARGETS="virtq virtio_mmio sbi config loader"
 pass=0 fail=0 skip=0
 
 if ! command -v clang >/dev/null 2>&1; then
@@ -37,8 +37,10 @@ for t in $TARGETS; do
 			fail=$((fail + 1))
 		fi
 	fi
+	seeds=""
+	[ -d "tests/fuzz/seeds/$t" ] && seeds="tests/fuzz/seeds/$t"
 	if timeout $((T + 60)) "$bin" -max_total_time="$T" -timeout=10 -rss_limit_mb=2048 \
-		-artifact_prefix="$B/fuzz/artifacts/$t-" "$B/fuzz/corpus/$t" \
+		-artifact_prefix="$B/fuzz/artifacts/$t-" "$B/fuzz/corpus/$t" $seeds \
 		>"$B/fuzz/run-$t.log" 2>&1; then
 		echo "ok   fuzz_$t ${T}s: $(grep -o 'Done [0-9]* runs' "$B/fuzz/run-$t.log")"
 		pass=$((pass + 1))
