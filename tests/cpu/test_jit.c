@@ -5,9 +5,13 @@
  * crossing a page end and straddling instructions, mul/div/rem with their special
  * operands, loads and stores to RAM - misaligned, crossing a page - and to MMIO, runs
  * that loop back to their start or end in a forward branch) on random register values
- * and data, executed once with the translator and once without; every register, the
- * data and instret must agree. Also: a store into the middle of a translated run must
- * take effect on its next execution.
+ * and data, FP loads/stores and double-precision arithmetic (static and dynamic rounding,
+ * special operands, fflags with and without NX, sstatus.FS Off: exceptions mid-run, with
+ * the trap vector ending the run), executed once with the translator and once without;
+ * every integer and FP register, fcsr, sstatus, the trap CSRs, the data and instret must
+ * agree. Also: every translated FP operation on every pair of special operands alone,
+ * and a store into the middle of a translated run must take effect on its next
+ * execution.
  */
 #include <stdio.h>
 #include <string.h>
@@ -54,7 +58,7 @@ static u32 random_insn(u64 *s, unsigned nregs, unsigned *len)
 	s32 imm = (s32)(rnd(s) % 4096) - 2048;
 	unsigned sh = (unsigned)(rnd(s) % 64), sh5 = sh & 31;
 	*len = 4;
-	switch (rnd(s) % 30) {
+	switch (rnd(s) % 36) {
 	case 0:
 	case 1:
 	case 2:
@@ -108,6 +112,25 @@ static u32 random_insn(u64 *s, unsigned nregs, unsigned *len)
 			return R(1, rs2, rs1, (u32)(rnd(s) % 8), rd, 0x33);
 		return R(1, rs2, rs1, f3w[rnd(s) % 5], rd, 0x3b);
 	}
+	case 30:
+	case 31:
+	case 32: { /* fadd/fsub/fmul/fdiv.d f0-f7, rm: RNE, dynamic, or one never translated */
+		static const u8 rms[] = { 0, 0, 0, 7, 7, 7, 1, 2, 3, 4 };
+		unsigned f7 = (unsigned)(rnd(s) % 4) << 2 | 1;
+		return R(f7, rnd(s) % 8, rnd(s) % 8, rms[rnd(s) % DUO_ARRAY_SIZE(rms)], rnd(s) % 8,
+			 0x53);
+	}
+	case 33:
+	case 34:
+	case 35: { /* fld/flw/fsd/fsw f0-f7 at x31 (RAM) or x30 (the device) */
+		unsigned base = rnd(s) % 8 ? 31 : 30, f = (unsigned)(rnd(s) % 8);
+		s32 off = base == 31 ? (s32)(rnd(s) % 2048) - 64 : (s32)(rnd(s) % 64) * 8;
+		u32 f3 = rnd(s) & 1 ? 3 : 2;
+		if (rnd(s) % 2)
+			return I(off, base, f3, f, 0x07);
+		return (u32)(((u32)off >> 5) & 0x7f) << 25 | f << 20 | base << 15 | f3 << 12 |
+		       ((u32)off & 31) << 7 | 0x27;
+	}
 	default: { /* loads and stores: RAM at x31 (some misaligned, some crossing into the
 		    * next page), the test device at x30 (the interpreter does those) */
 		unsigned base = rnd(s) % 8 ? 31 : 30;
@@ -133,6 +156,43 @@ static const u64 specials[] = { 0,
 				63,
 				64 };
 
+/* FP register values: zeros, infinities, NaNs (quiet, signalling, NaN-boxed singles),
+ * subnormals, the smallest normals, values whose products underflow or overflow. */
+static const u64 fspecials[] = {
+	0,
+	0x8000000000000000ULL,
+	0x3ff0000000000000ULL, /* 1 */
+	0xbff8000000000000ULL, /* -1.5 */
+	0x7ff0000000000000ULL,
+	0xfff0000000000000ULL,
+	0x7ff8000000000000ULL,
+	0x7ff4000000000000ULL,
+	0xffffffff3f800000ULL, /* 1.0f, NaN-boxed */
+	1,
+	0x000fffffffffffffULL,
+	0x0010000000000000ULL,
+	0x0020000000000000ULL,
+	0x0018000000000001ULL,
+	0x1e0fffffffffffffULL, /* ~1e-160 */
+	0x6120000000000001ULL, /* ~1e160 */
+	0x7fefffffffffffffULL,
+	0x4000000000000000ULL, /* 2 */
+	0x3fe0000000000000ULL, /* 0.5 */
+	0x8010000000000000ULL,
+	0x3fffffffffffffffULL, /* 2 - 2^-52: times 2^-1023 rounds up to the smallest normal */
+	0x0008000000000000ULL, /* 2^-1023 */
+	0x0010000000000001ULL,
+	0x7fe0000000000000ULL, /* 2^1023 */
+	0xc000000000000000ULL, /* -2 */
+};
+
+/* The FP and trap state a run starts from and what it leaves. */
+struct fpstate {
+	u64 f[32];
+	u32 fcsr;
+	u64 mstatus, sepc, scause, stval;
+};
+
 #define B(imm, rs2, rs1, f3)                                                                       \
 	((((u32)(imm) >> 12) & 1) << 31 | (((u32)(imm) >> 5) & 0x3f) << 25 | (u32)(rs2) << 20 |    \
 	 (u32)(rs1) << 15 | (u32)(f3) << 12 | (((u32)(imm) >> 1) & 0xf) << 8 |                     \
@@ -147,11 +207,15 @@ static const u64 specials[] = { 0,
  * whatever the first one translated), leaving the registers in out and the data in
  * dout. */
 static void run(struct tmachine *m, u64 gpa, const u8 *code, size_t len, const u64 *x,
-		const u8 *data, u64 *out, u8 *dout)
+		const struct fpstate *fin, const u8 *data, u64 *out, struct fpstate *fout, u8 *dout)
 {
 	u32 ecall = 0x73;
+	u16 cnop = 0x0001;
 	tm_load(m, gpa, code, len);
-	tm_load(m, gpa + len, &ecall, 4);
+	u64 end = (gpa + len + 3) & ~3ULL; /* the ecall 4-byte aligned: also the trap vector */
+	if (end != gpa + len)
+		tm_load(m, gpa + len, &cnop, 2);
+	tm_load(m, end, &ecall, 4);
 	u8 *ram = m->vm.ram + (DATA_GPA - DATA_BYTES / 2 - PLAT_RAM_BASE);
 	memcpy(ram, data, DATA_BYTES);
 	for (int r = 0; r < 2; r++) {
@@ -159,11 +223,22 @@ static void run(struct tmachine *m, u64 gpa, const u8 *code, size_t len, const u
 		m->cpu.x[0] = 0;
 		m->cpu.x[30] = TM_MMIO_BASE;
 		m->cpu.x[31] = DATA_GPA - 1024;
+		memcpy(m->cpu.f, fin->f, sizeof(m->cpu.f));
+		m->cpu.fcsr = fin->fcsr;
+		m->cpu.mstatus = fin->mstatus;
+		m->cpu.stvec = end; /* an exception ends the run too */
+		m->cpu.sepc = m->cpu.scause = m->cpu.stval = 0;
 		m->cpu.pc = gpa;
 		while (rv_cpu_run(&m->cpu, 1000) != RV_EXIT_ECALL)
 			;
 	}
 	memcpy(out, m->cpu.x, 32 * 8);
+	memcpy(fout->f, m->cpu.f, sizeof(m->cpu.f));
+	fout->fcsr = m->cpu.fcsr;
+	fout->mstatus = m->cpu.mstatus;
+	fout->sepc = m->cpu.sepc;
+	fout->scause = m->cpu.scause;
+	fout->stval = m->cpu.stval;
 	memcpy(dout, ram, DATA_BYTES);
 }
 
@@ -221,8 +296,20 @@ static void differential(size_t code_limit)
 			len += 4;
 		}
 		u64 x[32], a[32], b[32];
+		struct fpstate fin = { 0 }, fa, fb;
 		for (int r = 0; r < 32; r++)
 			x[r] = rnd(&s) % 3 ? rnd(&s) : specials[rnd(&s) % DUO_ARRAY_SIZE(specials)];
+		for (int r = 0; r < 32; r++) {
+			u64 k = rnd(&s) % 4;
+			fin.f[r] = k == 0   ? rnd(&s)
+				   : k == 1 ? 0x4000000000000000ULL ^ (rnd(&s) & 0x801fffffffffffffULL)
+					    : fspecials[rnd(&s) % DUO_ARRAY_SIZE(fspecials)];
+		}
+		/* frm 0-4 (DYN with frm 0 is the translated case), fflags random (NX mostly
+		 * set); FS mostly on, sometimes Off (FP instructions are illegal) */
+		fin.fcsr = (u32)(rnd(&s) % 3 ? 0 : rnd(&s) % 5) << 5 | (u32)(rnd(&s) & 0x1e) |
+			   (rnd(&s) % 4 ? 1U : 0U);
+		fin.mstatus = (u64)(rnd(&s) % 10 ? 1 + rnd(&s) % 3 : 0) << 13;
 		for (size_t i = 0; i < DATA_BYTES; i += 8) {
 			u64 v = rnd(&s);
 			memcpy(data + i, &v, 8);
@@ -230,8 +317,26 @@ static void differential(size_t code_limit)
 		/* some runs cross from one page into the next */
 		u64 gpa =
 			PLAT_RAM_BASE + 0x10000 + (iter % 4 == 0 ? 0x1000 - 2 * (rnd(&s) % 40) : 0);
-		run(mj, gpa, code, len, x, data, a, da);
-		run(mi, gpa, code, len, x, data, b, db);
+		run(mj, gpa, code, len, x, &fin, data, a, &fa, da);
+		run(mi, gpa, code, len, x, &fin, data, b, &fb, db);
+		if (memcmp(fa.f, fb.f, sizeof(fa.f)) || fa.fcsr != fb.fcsr ||
+		    fa.mstatus != fb.mstatus || fa.sepc != fb.sepc || fa.scause != fb.scause ||
+		    fa.stval != fb.stval) {
+			char msg[200];
+			int r = 0;
+			while (r < 31 && fa.f[r] == fb.f[r])
+				r++;
+			snprintf(msg, sizeof(msg),
+				 "iter %d: FP/trap state differs: f%d %llx/%llx fcsr %x/%x mstatus "
+				 "%llx/%llx scause %llx/%llx sepc %llx/%llx",
+				 iter, r, (unsigned long long)fa.f[r], (unsigned long long)fb.f[r],
+				 fa.fcsr, fb.fcsr, (unsigned long long)fa.mstatus,
+				 (unsigned long long)fb.mstatus, (unsigned long long)fa.scause,
+				 (unsigned long long)fb.scause, (unsigned long long)fa.sepc,
+				 (unsigned long long)fb.sepc);
+			test_fail(__FILE__, __LINE__, msg);
+			bad++;
+		}
 		for (int r = 0; r < 32; r++)
 			if (a[r] != b[r]) {
 				char msg[160];
@@ -334,4 +439,53 @@ TEST(jit_long_run_is_one_block)
 			CHECK_EQ(rv_jit_block(rv_st(&m->cpu)->jit, b->raw)->n, 10);
 	}
 	tm_free(m);
+}
+
+/* Every translated FP operation on every pair of special operands, alone in a run (so
+ * its flags are its own), with static and dynamic round-to-nearest, NX accrued or not:
+ * results, fflags and sstatus.FS as the interpreter has them. */
+TEST(jit_fp_special_operands)
+{
+	rv_jit_hot = 2;
+	struct tmachine *mj = tm_new();
+	rv_jit_off = true;
+	struct tmachine *mi = tm_new();
+	rv_jit_off = false;
+	static u8 data[DATA_BYTES], da[DATA_BYTES], db[DATA_BYTES];
+	int bad = 0;
+	unsigned nsp = DUO_ARRAY_SIZE(fspecials);
+	for (unsigned i = 0; i < nsp * nsp * 16 && bad < 5; i++) {
+		unsigned op = i % 4, rm = (i / 4) % 2 ? 7 : 0, nx = (i / 8) % 2;
+		unsigned pair = i / 16;
+		u32 code[4] = { I(1, 0, 0, 5, 0x13), I(2, 0, 0, 6, 0x13),
+				R(op << 2 | 1, 2, 1, rm, 3, 0x53), I(3, 0, 0, 7, 0x13) };
+		u64 x[32] = { 0 }, a[32], b[32];
+		struct fpstate fin = { 0 }, fa, fb;
+		fin.f[1] = fspecials[pair % nsp];
+		fin.f[2] = fspecials[pair / nsp];
+		fin.f[3] = 0x1234;
+		fin.fcsr = nx;
+		fin.mstatus = SSTATUS_FS_INITIAL;
+		run(mj, PLAT_RAM_BASE + 0x10000, (const u8 *)code, sizeof(code), x, &fin, data, a,
+		    &fa, da);
+		run(mi, PLAT_RAM_BASE + 0x10000, (const u8 *)code, sizeof(code), x, &fin, data, b,
+		    &fb, db);
+		if (fa.f[3] != fb.f[3] || fa.fcsr != fb.fcsr || fa.mstatus != fb.mstatus ||
+		    memcmp(a, b, sizeof(a))) {
+			char msg[160];
+			snprintf(msg, sizeof(msg),
+				 "op %u rm %u %llx, %llx: jit %llx fcsr %x, interp %llx fcsr %x", op,
+				 rm, (unsigned long long)fin.f[1], (unsigned long long)fin.f[2],
+				 (unsigned long long)fa.f[3], fa.fcsr, (unsigned long long)fb.f[3],
+				 fb.fcsr);
+			test_fail(__FILE__, __LINE__, msg);
+			bad++;
+		}
+	}
+	/* the runs above were translated */
+	const struct rv_insn *blk = rv_find_block(rv_st(&mj->cpu), PLAT_RAM_BASE + 0x10000);
+	CHECK(blk != NULL && blk->op == RV_OP_BLOCK);
+	tm_free(mj);
+	tm_free(mi);
+	rv_jit_hot = RV_JIT_HOT;
 }

@@ -176,17 +176,23 @@ bool rv_is_direct(u8 op)
 	return (op >= RV_OP_BEQ && op <= RV_OP_BGEU) || op == RV_OP_JAL;
 }
 
-/* Runs of at least RV_JIT_MIN translatable instructions from ins[0] on: the first one
- * becomes an RV_OP_HOT (see rv_insn). */
+/* A run of at least RV_JIT_MIN translatable instructions from ins[0] on: it gets an
+ * RV_OP_HOT (see rv_insn) on its first instruction that may carry one (rv_jit_can_start:
+ * not FP ones, whose `raw` and `aux` are their operands, nor branches, whose `raw` is
+ * their chain), with the distance back to ins[0] in bits 24.. of its counter. */
+#define RV_HOT_COUNT 0xffffffU
 static void mark_hot(struct rv_insn *ins)
 {
+	struct rv_insn *h = ins;
+	while (rv_jit_can(h) && !rv_jit_can_start(h))
+		h++;
 	unsigned n = 0;
-	while (n < RV_JIT_MIN && rv_jit_can(ins[n].op))
+	while (n < RV_JIT_MIN && rv_jit_can(&ins[n]))
 		n++;
-	if (n == RV_JIT_MIN) {
-		ins->aux = ins->op;
-		ins->op = RV_OP_HOT;
-		ins->raw = 0;
+	if (n == RV_JIT_MIN && rv_jit_can_start(h)) {
+		h->aux = h->op;
+		h->op = RV_OP_HOT;
+		h->raw = (u32)(h - ins) << 24;
 	}
 }
 
@@ -194,12 +200,12 @@ static void mark_hot(struct rv_insn *ins)
 static void mark_runs(struct rv_insn *ins, unsigned n)
 {
 	for (unsigned i = 0; i < n;) {
-		if (!rv_jit_can(ins[i].op)) {
+		if (!rv_jit_can(&ins[i])) {
 			i++;
 			continue;
 		}
 		unsigned start = i;
-		while (i < n && rv_jit_can(ins[i].op))
+		while (i < n && rv_jit_can(&ins[i]))
 			i++;
 		mark_hot(&ins[start]); /* after the scan: an RV_OP_HOT is not translatable */
 	}
@@ -209,23 +215,26 @@ void rv_translate_hot(struct rv_state *st, struct rv_insn *ip)
 {
 	bool full = false;
 	unsigned n = 1;
+	struct rv_insn *start = ip - (ip->raw >> 24);
 	ip->op = ip->aux;
-	while (n < RV_JIT_MAX && rv_jit_can(ip[n].op)) /* the block's END stops it */
+	while (n < RV_JIT_MAX && rv_jit_can(&start[n])) /* the block's END stops it */
 		n++;
-	int id = rv_jit_build(st->jit, ip, n, &full);
+	int id = rv_jit_build(st->jit, start, n, &full);
 	if (id < 0) {
 		if (full)
 			st->jit_full = true; /* everything is flushed at the next chunk */
-		else if (rv_jit_can(ip[1].op))
-			mark_hot(&ip[1]); /* too many registers right here: try from the next */
+		else if (rv_jit_can(&start[1]))
+			mark_hot(&start[1]); /* too many registers right here: try from the next */
 		return;
 	}
 	unsigned k = rv_jit_block(st->jit, (u32)id)->n;
-	if (rv_jit_can(ip[k].op))
-		mark_hot(&ip[k]); /* what the translator did not take */
-	ip->aux = ip->op;
-	ip->raw = (u32)id;
-	ip->op = RV_OP_BLOCK;
+	if (rv_jit_can(&start[k]))
+		mark_hot(&start[k]); /* what the translator did not take */
+	/* The run's first slot enters it: its own op goes to `aux`, its `raw` is the block's
+	 * (for an FP instruction, exec.c decodes it again when it must run it alone). */
+	start->aux = start->op;
+	start->raw = (u32)id;
+	start->op = RV_OP_BLOCK;
 }
 
 /* Decode the block at guest-physical pa (page bytes at `page`) into the arena. */

@@ -285,18 +285,39 @@ exception_pc:
 op_BLOCK : {
 	const struct rv_jblock *b = &jblk[ip->raw];
 	if (unlikely(left + 1 < (s64)b->n))
-		goto *labels[ip->aux]; /* budget too short for all of it: just this one */
+		goto block_first; /* budget too short for all of it: just this one */
 	struct rv_jret r = rv_jit_call(jit_code, b, x, page_va, left + 1, tlb);
 	left = r.left;
 	ip += r.k;
 	if (unlikely(--left < 0))
 		goto out_budget;
 	if (r.k == 0) /* its first instruction is the interpreter's (a TLB miss, the budget) */
-		goto *labels[ip->aux];
+		goto block_first;
 	goto *labels[ip->op];
 }
+block_first: /* run the first instruction of translated run ip alone (already counted) */
+	if (likely(ip->aux < RV_OP_FLW || ip->aux > RV_OP_FNMADD_D))
+		goto *labels[ip->aux];
+	{
+		/* An FP instruction: its operands (`raw`, `aux`) gave way to the run's, so
+		 * decode it again from guest memory (its page is unchanged while the block
+		 * lives) and continue at the run's second slot through an END. */
+		const u8 *h = vm_gpa_ptr(c->vm, page_pa | ip->off, ip->len);
+		u32 raw = 0;
+		memcpy(&raw, h, ip->len);
+		if (ip->len == 2)
+			rv_decode16((u16)raw, &cross[0]);
+		else
+			rv_decode32(raw, &cross[0]);
+		cross[0].off = ip->off;
+		cross[1] = (struct rv_insn){ .op = RV_OP_END,
+					     .off = (u16)(ip->off + ip->len),
+					     .raw = (u32)((const union rv_slot *)(ip + 1) - arena) };
+		ip = &cross[0];
+		goto *labels[ip->op];
+	}
 op_HOT:
-	if (++((struct rv_insn *)ip)->raw < rv_jit_hot)
+	if ((++((struct rv_insn *)ip)->raw & 0xffffffU) < rv_jit_hot)
 		goto *labels[ip->aux];
 	rv_translate_hot(st, (struct rv_insn *)ip);
 	goto *labels[ip->op];

@@ -1,8 +1,8 @@
 /*
  * jit.h - the emulator's block translator (jit_x86.c), private to type2/cpu: runs of
- * integer instructions, loads, stores and a final conditional branch inside one decoded
- * block (rv_internal.h) that have run rv_jit_hot times become x86-64 code that keeps
- * guest registers in host registers.
+ * integer instructions, loads, stores, FP loads/stores, fadd/fsub/fmul/fdiv.d and a final
+ * conditional branch inside one decoded block (rv_internal.h) that have run rv_jit_hot
+ * times become x86-64 code that keeps guest integer registers in host registers.
  * The interpreter (exec.c) enters a translated run through an RV_OP_BLOCK slot and
  * carries on after it; everything else stays interpreted. Translations belong to the
  * vCPU that built them (no sharing, no locks).
@@ -39,8 +39,11 @@ extern unsigned rv_jit_hot;
 struct rv_jit *rv_jit_create(void);
 void rv_jit_destroy(struct rv_jit *j);
 
-/* rv_jit_can - op is one the translator handles. */
-bool rv_jit_can(u8 op);
+/* rv_jit_can - d is an instruction the translator handles. */
+bool rv_jit_can(const struct rv_insn *d);
+/* rv_jit_can_start - d may carry a run's RV_OP_HOT (its `raw` and `aux` taken while it
+ * counts): not FP instructions (operands in `raw`/`aux`) nor branches (chain in `raw`). */
+bool rv_jit_can_start(const struct rv_insn *d);
 
 /*
  * rv_jit_build - translate the decoded run slots[0..n) (all rv_jit_can, consecutive in
@@ -50,6 +53,7 @@ bool rv_jit_can(u8 op);
  * set: flush all code - rv_code_flush - before building again).
  */
 int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, unsigned n, bool *full);
+/* rv_jit_block - block `id`; the blocks are one array, fixed for the translator's life. */
 const struct rv_jblock *rv_jit_block(const struct rv_jit *j, u32 id);
 /* rv_jit_code - the code buffer's base (fixed for the translator's life). */
 const u8 *rv_jit_code(const struct rv_jit *j);

@@ -1,7 +1,9 @@
 /*
  * jit_x86.c - the emulator's block translator for x86-64 hosts (see jit.h). A block is
  * a run of instructions inside one decoded block: integer ALU instructions (RV64I/M,
- * LUI/AUIPC, a few Zba/Zbb ops), loads and stores, and a final conditional branch.
+ * LUI/AUIPC, a few Zba/Zbb ops), loads and stores, FP loads and stores, double-precision
+ * add/sub/mul/div in round-to-nearest (host SSE, see "floating point" below), and a
+ * final conditional branch.
  *
  * Guest registers the block uses live in up to ten host registers (rsi, r8-r11, rbx,
  * rbp, r12-r14), all loaded on entry; r15 holds the instruction budget; rax, rcx and rdx
@@ -38,8 +40,8 @@ unsigned rv_jit_hot = RV_JIT_HOT;
 #define MAX_BLOCKS 4096u
 /* Worst-case code per instruction (a load or store with its exit stub is the largest)
  * and per block (prologue, register loads, epilogue, stores). */
-#define INSN_BYTES_MAX 112u
-#define FRAME_BYTES_MAX 320u
+#define INSN_BYTES_MAX 128u
+#define FRAME_BYTES_MAX 352u
 
 struct rv_jit {
 	u8 *code;
@@ -278,9 +280,22 @@ static bool is_store(u8 op)
 	return op >= RV_OP_SB && op <= RV_OP_SD;
 }
 
+/* FLW/FLD/FSW/FSD: the address is an integer register, the data an FP one. */
+static bool is_fp_mem(u8 op)
+{
+	return op >= RV_OP_FLW && op <= RV_OP_FSD;
+}
+
+/* FADD.D/FSUB.D/FMUL.D/FDIV.D: FP registers only. */
+static bool is_fp_arith(u8 op)
+{
+	return op >= RV_OP_FADD_D && op <= RV_OP_FDIV_D;
+}
+
 static bool reads_rs1(u8 op)
 {
-	return op != RV_OP_LI && op != RV_OP_LUI && op != RV_OP_AUIPC && op != RV_OP_NOP;
+	return op != RV_OP_LI && op != RV_OP_LUI && op != RV_OP_AUIPC && op != RV_OP_NOP &&
+	       !is_fp_arith(op);
 }
 
 static bool reads_rs2(u8 op)
@@ -332,11 +347,17 @@ static bool reads_rs2(u8 op)
 
 static bool writes_rd(const struct rv_insn *d)
 {
-	return d->op != RV_OP_NOP && !is_branch(d->op) && !is_store(d->op) && d->rd != 0;
+	return d->op != RV_OP_NOP && !is_branch(d->op) && !is_store(d->op) && !is_fp_mem(d->op) &&
+	       !is_fp_arith(d->op) && d->rd != 0;
 }
 
-bool rv_jit_can(u8 op)
+bool rv_jit_can(const struct rv_insn *d)
 {
+	u8 op = d->op;
+	if (is_fp_mem(op))
+		return true;
+	if (is_fp_arith(op)) /* round to nearest, static or dynamic (checked when run) */
+		return d->aux == 0 || d->aux == 7;
 	switch (op) {
 	case RV_OP_NOP:
 	case RV_OP_LI:
@@ -360,6 +381,11 @@ bool rv_jit_can(u8 op)
 		return true;
 	}
 	return is_load(op) || reads_rs2(op);
+}
+
+bool rv_jit_can_start(const struct rv_insn *d)
+{
+	return rv_jit_can(d) && !is_fp_mem(d->op) && !is_fp_arith(d->op) && !is_branch(d->op);
 }
 
 /* ---- guest-register cache ------------------------------------------------------------- */
@@ -407,7 +433,7 @@ struct fixup {
 struct build {
 	struct emit e;
 	struct rcache rc;
-	struct fixup fix[2 * RV_JIT_MAX];
+	struct fixup fix[2 * RV_JIT_MAX + 2]; /* FP: guard 2, mul/div 2 each */
 	unsigned nfix;
 };
 
@@ -534,6 +560,135 @@ static void emit_div(struct emit *e, u8 op, int A, int B, int D)
 		movsxd(e, D, RAX);
 }
 
+/* ---- floating point ------------------------------------------------------------------
+ *
+ * FP registers stay in struct rv_cpu (rdi points at it: x[] is its first member); only
+ * the integer registers of loads/stores are cached. The first FP instruction of a block
+ * is preceded by a guard, valid for the rest of the block (nothing translated changes
+ * sstatus.FS or fcsr): FS is not Off, and when the block computes, fflags.NX is already
+ * set and the dynamic rounding mode, if an instruction uses it, is round-to-nearest.
+ * Then an addition or subtraction whose result is not infinite or NaN, or a
+ * multiplication or division whose result is at least twice the smallest normal
+ * number (or an exact zero from a zero operand) raises nothing but NX: the host's SSE
+ * result, in its default rounding mode, is RISC-V's. Anything else leaves the block
+ * before the instruction, and the interpreter does it (fpu.c: softfloat, flags, NaNs).
+ */
+#define OFF_F ((s32)(offsetof(struct rv_cpu, f) - offsetof(struct rv_cpu, x)))
+#define OFF_FCSR ((s32)(offsetof(struct rv_cpu, fcsr) - offsetof(struct rv_cpu, x)))
+#define OFF_MSTATUS ((s32)(offsetof(struct rv_cpu, mstatus) - offsetof(struct rv_cpu, x)))
+_Static_assert(offsetof(struct rv_cpu, x) == 0, "rdi is the rv_cpu");
+_Static_assert(SSTATUS_FS == 0x6000, "FS in the low dword");
+
+static s32 freg(unsigned r)
+{
+	return OFF_F + (s32)(8 * r);
+}
+
+/* mov rax, f[r] / mov f[r], rax */
+static void ldf(struct emit *e, int reg, unsigned r)
+{
+	memop(e, true, false, 0x8b, reg, RDI, -1, 0, freg(r));
+}
+
+static void stf(struct emit *e, int reg, unsigned r)
+{
+	memop(e, true, false, 0x89, reg, RDI, -1, 0, freg(r));
+}
+
+/* sstatus.FS = Dirty: or dword [rdi + mstatus], 0x6000 */
+static void fs_dirty(struct emit *e)
+{
+	memop(e, false, false, 0x81, 1, RDI, -1, 0, OFF_MSTATUS);
+	b4(e, (u32)SSTATUS_FS);
+}
+
+/* The guard before slot k, the block's first FP instruction (see above). */
+static void emit_fp_guard(struct build *b, const struct rv_insn *slots, unsigned n, unsigned k)
+{
+	struct emit *e = &b->e;
+	bool arith = false, dyn = false;
+	for (unsigned i = k; i < n; i++)
+		if (is_fp_arith(slots[i].op)) {
+			arith = true;
+			dyn |= slots[i].aux == 7;
+		}
+	memop(e, false, false, 0xf7, 0, RDI, -1, 0, OFF_MSTATUS); /* test dword [], FS */
+	b4(e, (u32)SSTATUS_FS);
+	exit_if(b, 0x4, k);
+	if (!arith)
+		return;
+	memop(e, false, false, 0x8b, RAX, RDI, -1, 0, OFF_FCSR);
+	ri(e, false, 4, RAX, dyn ? 0xe1 : 0x01); /* frm and NX */
+	ri(e, false, 7, RAX, 1);
+	exit_if(b, 0x5, k);
+}
+
+static void emit_fp_mem(struct build *b, const struct rv_insn *d, unsigned k)
+{
+	struct emit *e = &b->e;
+	bool word = d->op == RV_OP_FLW || d->op == RV_OP_FSW;
+	if (d->op == RV_OP_FLW || d->op == RV_OP_FLD) {
+		tlb_hit(b, H(&b->rc, d->rs1), d->imm, word ? 4 : 8, RV_ACC_R, k);
+		memop(e, !word, false, 0x8b, RAX, RCX, -1, 0, 0);
+		if (word) { /* NaN-boxed */
+			movi(e, RDX, (s64)0xffffffff00000000ULL);
+			rr(e, true, 0x09, RAX, RDX);
+		}
+		stf(e, RAX, d->rd);
+		fs_dirty(e);
+		return;
+	}
+	tlb_hit(b, H(&b->rc, d->rs1), d->imm, word ? 4 : 8, RV_ACC_W, k);
+	ldf(e, RAX, d->rs2);
+	memop(e, !word, false, 0x89, RAX, RCX, -1, 0, 0);
+}
+
+static void emit_fp_arith(struct build *b, const struct rv_insn *d, unsigned k)
+{
+	static const u8 sse[] = { 0x58, 0x5c, 0x59, 0x5e }; /* addsd subsd mulsd divsd */
+	struct emit *e = &b->e;
+	u8 op = d->op;
+	b1(e, 0xf2); /* movsd xmm0, f[rs1] */
+	memop(e, false, true, 0x10, 0, RDI, -1, 0, freg(d->rs1));
+	b1(e, 0xf2); /* OPsd xmm0, f[rs2] */
+	memop(e, false, true, sse[op - RV_OP_FADD_D], 0, RDI, -1, 0, freg(d->rs2));
+	b1(e, 0x66); /* movq rax, xmm0 */
+	rex(e, true, 0, RAX);
+	b1(e, 0x0f);
+	b1(e, 0x7e);
+	modrm(e, 0, RAX);
+	mov64(e, RDX, RAX); /* edx = biased exponent */
+	shi(e, true, 5, RDX, 52);
+	ri(e, false, 4, RDX, 0x7ff);
+	if (op == RV_OP_FADD_D || op == RV_OP_FSUB_D) {
+		/* finite operands: a tiny sum is exact, so only overflow (or NaN/inf in) */
+		ri(e, false, 7, RDX, 0x7ff);
+		exit_if(b, 0x4, k);
+	} else {
+		ri(e, false, 5, RDX, 2);
+		ri(e, false, 7, RDX, 0x7ff - 2);
+		u8 *ok = jcc(e, 0x2); /* jb: 2 <= exponent < 0x7ff */
+		/* else only an exact zero: the result is +-0 and so is the dividend or a factor */
+		mov64(e, RDX, RAX);
+		rr(e, true, 0x01, RDX, RDX);
+		exit_if(b, 0x5, k);
+		ldf(e, RCX, d->rs1);
+		rr(e, true, 0x01, RCX, RCX);
+		if (op == RV_OP_FMUL_D) {
+			u8 *zero = jcc(e, 0x4);
+			ldf(e, RCX, d->rs2);
+			rr(e, true, 0x01, RCX, RCX);
+			exit_if(b, 0x5, k);
+			patch(zero, e->p);
+		} else {
+			exit_if(b, 0x5, k);
+		}
+		patch(ok, e->p);
+	}
+	stf(e, RAX, d->rd);
+	fs_dirty(e);
+}
+
 static void translate(struct build *b, const struct rv_insn *d, unsigned k)
 {
 	struct emit *e = &b->e;
@@ -546,6 +701,14 @@ static void translate(struct build *b, const struct rv_insn *d, unsigned k)
 	}
 	if (is_store(op)) {
 		emit_store(b, d, k);
+		return;
+	}
+	if (is_fp_mem(op)) {
+		emit_fp_mem(b, d, k);
+		return;
+	}
+	if (is_fp_arith(op)) {
+		emit_fp_arith(b, d, k);
 		return;
 	}
 	if (!writes_rd(d))
@@ -827,7 +990,12 @@ int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, unsigned n, bool
 		if (b->rc.host[g] >= 0)
 			ldg(e, pool[b->rc.host[g]], g);
 	u8 *top = e->p;
+	bool fp_guarded = false;
 	for (k = 0; k < n; k++) {
+		if (!fp_guarded && (is_fp_mem(slots[k].op) || is_fp_arith(slots[k].op))) {
+			emit_fp_guard(b, slots, n, k);
+			fp_guarded = true;
+		}
 		if (is_branch(slots[k].op))
 			emit_branch(b, &slots[k], k, slots[0].off, top);
 		else
@@ -889,7 +1057,12 @@ void rv_jit_reset(struct rv_jit *j)
 {
 }
 
-bool rv_jit_can(u8 op)
+bool rv_jit_can(const struct rv_insn *d)
+{
+	return false;
+}
+
+bool rv_jit_can_start(const struct rv_insn *d)
 {
 	return false;
 }

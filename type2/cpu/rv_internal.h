@@ -64,8 +64,10 @@ enum rv_op { RV_OPS(RV_OP_ENUM) RV_NOPS };
  * funct3, or the FP rounding-mode field. `off` is the instruction's offset in its page
  * (up to 0x1002 for a block's END). An RV_OP_BLOCK instruction starts a translated run
  * (jit.h): `raw` is the run's id and `aux` the instruction's own op, the other fields
- * are its own instruction's. An RV_OP_HOT instruction starts a run the translator could
- * take: `aux` is its own op and `raw` counts its executions up to rv_jit_hot.
+ * are its own instruction's. An RV_OP_HOT instruction marks a run the translator could
+ * take: `aux` is its own op and `raw` counts its executions up to rv_jit_hot (bits 0..23;
+ * bits 24.. are how many slots before it the run starts: FP instructions and branches
+ * never carry the mark, bcache.c).
  */
 struct rv_insn {
 	u8 op;
