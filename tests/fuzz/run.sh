@@ -3,7 +3,8 @@
 # libFuzzer targets (tests/fuzz/fuzz.mk), replay every saved regression input in
 # tests/fuzz/regress/<target>/, then fuzz each target for FUZZ_SMOKE_TIME seconds
 # (default 10) from its corpus and checked-in seeds (tests/fuzz/seeds/<target>/). One
-# check per replay set and per run; ends with "N passed, N failed[, N skipped]". Long runs are `make fuzz FUZZ_TIME=...`.
+# check per replay set and per run; ends with "N passed, N failed[, N skipped]". Long
+# runs are `make fuzz FUZZ_TIME=...`.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"

@@ -161,7 +161,8 @@ static int get_mac(struct ctx *x, const char *key, const json_t *v, u8 mac[6])
 	for (int i = 0; ok && i < 6; i++) {
 		int hi = hexval(s[3 * i]), lo = hexval(s[3 * i + 1]);
 		ok = hi >= 0 && lo >= 0 && (i == 5 || s[3 * i + 2] == ':');
-		mac[i] = (u8)(hi << 4 | lo);
+		if (ok) /* hexval's -1 must not be shifted (UB) */
+			mac[i] = (u8)(hi << 4 | lo);
 	}
 	if (!ok)
 		return fail(x, key, "must look like \"52:54:00:12:34:56\" (got \"%s\")", s);
