@@ -16,6 +16,12 @@ Peers: type 2 vs QEMU TCG (virtio-blk-device / virtio-net-device on virtio-mmio 
 type 1 vs the guest directly on OpenSBI in the same QEMU (h=true). Type 1 serves its
 disk from the image packed in RAM (docs/type1.md), the direct guest from the file.
 Figures are MB/s (10^6 bytes per second), ratio = duovisor / peer: higher is better.
+
+Standalone, for before/after comparisons on a shared, noisy machine (type 2, blk only):
+  python3 bench/bench_io.py blk [--rounds N] [--scale N] [WHO ...]
+WHO is a duovisor binary or `qemu` (default: build/duovisor qemu); the machines run in
+turn, N rounds, each on a fresh image, and every run's figures are printed, then the
+median and the best of each figure per machine.
 """
 import json
 import os
@@ -282,3 +288,53 @@ def run_type(b, kind, scale, lines):
               " counted): %.0f%% of it" % ("net_rate_limit", got, RATE_MBIT, limit,
                                            100 * got / limit))
         lines.append((title, "net_rate_limit", got, limit, got / limit, ""))
+
+
+def ab_main(argv):
+    """bench_io.py blk [--rounds N] [--scale N] [WHO ...]: see the module docstring."""
+    import argparse
+    import statistics
+    import sys
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import bench as b
+    ap = argparse.ArgumentParser(prog="bench_io.py blk")
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--scale", type=int, default=1)
+    ap.add_argument("who", nargs="*")
+    a = ap.parse_args(argv)
+    whos = a.who or [b.DUO, "qemu"]
+    runs = {w: {} for w in whos}
+    sums = {}  # figure -> set of checksums seen: every machine must agree
+    for rnd in range(a.rounds):
+        for w in whos:
+            disk = _new_disk()
+            cfg = None
+            try:
+                if w == "qemu":
+                    argv_w = b.qemu_argv(1, 256) + _qemu_dev_args() + _disk_args(disk)
+                else:
+                    cfg = _write_cfg(_vm_cfg(b, "blk", 256, disk=disk))
+                    argv_w = [os.path.abspath(w), "run", cfg]
+                figs = _attempt("blk on " + w, lambda: run_blk(b, argv_w, a.scale, disk))
+            finally:
+                os.unlink(disk)
+                if cfg:
+                    os.unlink(cfg)
+            for name, fig in figs.items():
+                runs[w].setdefault(name, []).append(mbps(fig))
+                sums.setdefault(name, set()).add(fig[1])
+            print("round %d %-24s %s" % (rnd + 1, w, "  ".join(
+                "%s %.1f" % (n[4:], mbps(f)) for n, f in figs.items())), flush=True)
+    print("\n%-24s %-16s %10s %10s  (MB/s)" % ("machine", "figure", "median", "best"))
+    for w in whos:
+        for name, v in runs[w].items():
+            print("%-24s %-16s %10.1f %10.1f" % (w, name, statistics.median(v), max(v)))
+    bad = sorted(n for n, v in sums.items() if len(v) > 1)
+    print("checksums: " + ("MISMATCH in " + ", ".join(bad) if bad else "equal"))
+
+
+if __name__ == "__main__":
+    import sys
+    if len(sys.argv) < 2 or sys.argv[1] != "blk":
+        sys.exit(__doc__)
+    ab_main(sys.argv[2:])
