@@ -287,6 +287,11 @@ op_BLOCK : {
 	if (unlikely(left + 1 < (s64)b->n))
 		goto block_first; /* budget too short for all of it: just this one */
 	struct rv_jret r = rv_jit_call(jit_code, b, x, page_va, left + 1, tlb);
+	if (r.k > b->n) { /* its final branch was taken: follow it */
+		left = r.left + 1;
+		ip += b->n - 1;
+		TAKE(PC());
+	}
 	left = r.left;
 	ip += r.k;
 	if (unlikely(--left < 0))

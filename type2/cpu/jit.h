@@ -59,7 +59,9 @@ const struct rv_jblock *rv_jit_block(const struct rv_jit *j, u32 id);
 const u8 *rv_jit_code(const struct rv_jit *j);
 /* What a translated block returns: it stopped before slot `k` (relative to its first
  * instruction; that one is not executed, the interpreter carries on with it), with `left`
- * instructions of the budget remaining. */
+ * instructions of the budget remaining. k = n + 1 (n the block's length): its final
+ * branch was taken (executed; `left` has one instruction too few), the interpreter goes
+ * to the branch's target. */
 struct rv_jret {
 	s64 left;
 	u64 k;

@@ -873,7 +873,8 @@ static void translate(struct build *b, const struct rv_insn *d, unsigned k)
 /* The block's last instruction, a conditional branch at slot k = n - 1. Not taken: leave
  * at slot n (the decoded block's END). Taken back to the block's own first instruction
  * (a loop): count the pass and go round again while the budget allows a whole pass,
- * else leave at slot 0. Taken elsewhere: leave at slot k, the interpreter takes it. */
+ * else leave at slot 0. Taken elsewhere: leave with slot n + 1 (counted one too many),
+ * which tells the interpreter to follow the branch without evaluating it again. */
 static void emit_branch(struct build *b, const struct rv_insn *d, unsigned k, u16 first_off,
 			const u8 *top)
 {
@@ -890,7 +891,8 @@ static void emit_branch(struct build *b, const struct rv_insn *d, unsigned k, u1
 		rr(e, false, 0x31, RDX, RDX);
 		b->fix[b->nfix++] = (struct fixup){ jmp(e), ~0U }; /* to the epilogue */
 	} else {
-		b->fix[b->nfix++] = (struct fixup){ jmp(e), k };
+		/* taken and counted: report slot k + 2, one past the block's END (jit.h) */
+		b->fix[b->nfix++] = (struct fixup){ jmp(e), k + 2 };
 	}
 	patch(not_taken, e->p);
 }
@@ -1015,7 +1017,7 @@ int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, unsigned n, bool
 	pop(e, LEFT);
 	b1(e, 0xc3); /* ret */
 	/* exit stubs, one per slot */
-	u8 *stub[RV_JIT_MAX + 1] = { 0 };
+	u8 *stub[RV_JIT_MAX + 2] = { 0 };
 	for (unsigned f = 0; f < b->nfix; f++) {
 		unsigned s = b->fix[f].k;
 		if (s == ~0U) {
