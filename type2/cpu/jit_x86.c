@@ -435,6 +435,7 @@ struct build {
 	struct rcache rc;
 	struct fixup fix[2 * RV_JIT_MAX + 2]; /* FP: guard 2, mul/div 2 each */
 	unsigned nfix;
+	bool fs_dirtied; /* an earlier FP write of the block sets sstatus.FS = Dirty */
 };
 
 /* jcc to "leave at slot k" (patched to a stub that sets k). */
@@ -595,11 +596,16 @@ static void stf(struct emit *e, int reg, unsigned r)
 	memop(e, true, false, 0x89, reg, RDI, -1, 0, freg(r));
 }
 
-/* sstatus.FS = Dirty: or dword [rdi + mstatus], 0x6000 */
-static void fs_dirty(struct emit *e)
+/* sstatus.FS = Dirty after an FP register write: or dword [rdi + mstatus], 0x6000. Only
+ * the block's first FP write needs it: the code is straight, everything after it runs
+ * only if it did (a read-modify-write per instruction would chain them through memory). */
+static void fs_dirty(struct build *b)
 {
-	memop(e, false, false, 0x81, 1, RDI, -1, 0, OFF_MSTATUS);
-	b4(e, (u32)SSTATUS_FS);
+	if (b->fs_dirtied)
+		return;
+	b->fs_dirtied = true;
+	memop(&b->e, false, false, 0x81, 1, RDI, -1, 0, OFF_MSTATUS);
+	b4(&b->e, (u32)SSTATUS_FS);
 }
 
 /* The guard before slot k, the block's first FP instruction (see above). */
@@ -635,7 +641,7 @@ static void emit_fp_mem(struct build *b, const struct rv_insn *d, unsigned k)
 			rr(e, true, 0x09, RAX, RDX);
 		}
 		stf(e, RAX, d->rd);
-		fs_dirty(e);
+		fs_dirty(b);
 		return;
 	}
 	tlb_hit(b, H(&b->rc, d->rs1), d->imm, word ? 4 : 8, RV_ACC_W, k);
@@ -686,7 +692,7 @@ static void emit_fp_arith(struct build *b, const struct rv_insn *d, unsigned k)
 		patch(ok, e->p);
 	}
 	stf(e, RAX, d->rd);
-	fs_dirty(e);
+	fs_dirty(b);
 }
 
 static void translate(struct build *b, const struct rv_insn *d, unsigned k)
