@@ -7,7 +7,8 @@
  * that loop back to their start or end in a forward branch) on random register values
  * and data, FP loads/stores and double-precision arithmetic (static and dynamic rounding,
  * special operands, fflags with and without NX, sstatus.FS Off: exceptions mid-run, with
- * the trap vector ending the run), executed once with the translator and once without;
+ * fused multiply-adds, the trap vector ending the run), executed once with the translator
+ * and once without;
  * every integer and FP register, fcsr, sstatus, the trap CSRs, the data and instret must
  * agree. Also: every translated FP operation on every pair of special operands alone,
  * and a store into the middle of a translated run must take effect on its next
@@ -58,7 +59,7 @@ static u32 random_insn(u64 *s, unsigned nregs, unsigned *len)
 	s32 imm = (s32)(rnd(s) % 4096) - 2048;
 	unsigned sh = (unsigned)(rnd(s) % 64), sh5 = sh & 31;
 	*len = 4;
-	switch (rnd(s) % 36) {
+	switch (rnd(s) % 38) {
 	case 0:
 	case 1:
 	case 2:
@@ -119,6 +120,13 @@ static u32 random_insn(u64 *s, unsigned nregs, unsigned *len)
 		unsigned f7 = (unsigned)(rnd(s) % 4) << 2 | 1;
 		return R(f7, rnd(s) % 8, rnd(s) % 8, rms[rnd(s) % DUO_ARRAY_SIZE(rms)], rnd(s) % 8,
 			 0x53);
+	}
+	case 36:
+	case 37: { /* fmadd/fmsub/fnmsub/fnmadd.d f0-f7 */
+		static const u8 rms[] = { 0, 0, 0, 7, 7, 7, 1, 2, 3, 4 };
+		u32 r = R(1, rnd(s) % 8, rnd(s) % 8, rms[rnd(s) % DUO_ARRAY_SIZE(rms)], rnd(s) % 8,
+			  0x43 + 4 * (rnd(s) % 4));
+		return r | (u32)(rnd(s) % 8) << 27;
 	}
 	case 33:
 	case 34:
@@ -441,9 +449,10 @@ TEST(jit_long_run_is_one_block)
 	tm_free(m);
 }
 
-/* Every translated FP operation on every pair of special operands, alone in a run (so
- * its flags are its own), with static and dynamic round-to-nearest, NX accrued or not:
- * results, fflags and sstatus.FS as the interpreter has them. */
+/* Every translated FP operation (the fused ones with f4 as the addend, several of them
+ * per pair) on every pair of special operands, alone in a run (so its flags are its own),
+ * with static and dynamic round-to-nearest, NX accrued or not: results, fflags and
+ * sstatus.FS as the interpreter has them. */
 TEST(jit_fp_special_operands)
 {
 	rv_jit_hot = 2;
@@ -454,16 +463,23 @@ TEST(jit_fp_special_operands)
 	static u8 data[DATA_BYTES], da[DATA_BYTES], db[DATA_BYTES];
 	int bad = 0;
 	unsigned nsp = DUO_ARRAY_SIZE(fspecials);
-	for (unsigned i = 0; i < nsp * nsp * 16 && bad < 5; i++) {
-		unsigned op = i % 4, rm = (i / 4) % 2 ? 7 : 0, nx = (i / 8) % 2;
-		unsigned pair = i / 16;
-		u32 code[4] = { I(1, 0, 0, 5, 0x13), I(2, 0, 0, 6, 0x13),
-				R(op << 2 | 1, 2, 1, rm, 3, 0x53), I(3, 0, 0, 7, 0x13) };
+	/* the addend of the fused ops: a few of the specials */
+	static const u64 addend[] = { 0, 0x8000000000000000ULL, 0x3ff0000000000000ULL,
+				      0x7ff0000000000000ULL, 0x7ff4000000000000ULL, 1,
+				      0x0010000000000000ULL, 0xbff8000000000000ULL };
+	for (unsigned i = 0; i < nsp * nsp * 16 * 3 && bad < 5; i++) {
+		unsigned op = i % 8, rm = (i / 8) % 2 ? 7 : 0, nx = (i / 16) % 2;
+		unsigned pair = (i / 32) % (nsp * nsp), third = i / 32 / (nsp * nsp);
+		u32 fp = op < 4 ? R(op << 2 | 1, 2, 1, rm, 3, 0x53)
+				: R(1, 2, 1, rm, 3, 0x43 + 4 * (op - 4)) | 4U << 27;
+		u32 code[4] = { I(1, 0, 0, 5, 0x13), I(2, 0, 0, 6, 0x13), fp,
+				I(3, 0, 0, 7, 0x13) };
 		u64 x[32] = { 0 }, a[32], b[32];
 		struct fpstate fin = { 0 }, fa, fb;
 		fin.f[1] = fspecials[pair % nsp];
 		fin.f[2] = fspecials[pair / nsp];
 		fin.f[3] = 0x1234;
+		fin.f[4] = addend[(pair + third * 3) % DUO_ARRAY_SIZE(addend)];
 		fin.fcsr = nx;
 		fin.mstatus = SSTATUS_FS_INITIAL;
 		run(mj, PLAT_RAM_BASE + 0x10000, (const u8 *)code, sizeof(code), x, &fin, data, a,

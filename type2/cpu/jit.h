@@ -1,7 +1,7 @@
 /*
  * jit.h - the emulator's block translator (jit_x86.c), private to type2/cpu: runs of
- * integer instructions, loads, stores, FP loads/stores, fadd/fsub/fmul/fdiv.d and a final
- * conditional branch inside one decoded block (rv_internal.h) that have run rv_jit_hot
+ * integer instructions, loads, stores, FP loads/stores, fadd/fsub/fmul/fdiv.d, the fused
+ * f[n]madd/f[n]msub.d and a final conditional branch inside one decoded block (rv_internal.h) that have run rv_jit_hot
  * times become x86-64 code that keeps guest integer registers in host registers.
  * The interpreter (exec.c) enters a translated run through an RV_OP_BLOCK slot and
  * carries on after it; everything else stays interpreted. Translations belong to the

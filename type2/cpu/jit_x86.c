@@ -2,8 +2,8 @@
  * jit_x86.c - the emulator's block translator for x86-64 hosts (see jit.h). A block is
  * a run of instructions inside one decoded block: integer ALU instructions (RV64I/M,
  * LUI/AUIPC, a few Zba/Zbb ops), loads and stores, FP loads and stores, double-precision
- * add/sub/mul/div in round-to-nearest (host SSE, see "floating point" below), and a
- * final conditional branch.
+ * add/sub/mul/div and fused multiply-adds in round-to-nearest (host SSE/FMA3, see
+ * "floating point" below), and a final conditional branch.
  *
  * Guest registers the block uses live in up to ten host registers (rsi, r8-r11, rbx,
  * rbp, r12-r14), all loaded on entry; r15 holds the instruction budget; rax, rcx and rdx
@@ -286,10 +286,24 @@ static bool is_fp_mem(u8 op)
 	return op >= RV_OP_FLW && op <= RV_OP_FSD;
 }
 
-/* FADD.D/FSUB.D/FMUL.D/FDIV.D: FP registers only. */
+/* FADD.D/FSUB.D/FMUL.D/FDIV.D and the fused FMADD.D..FNMADD.D: FP registers only. */
 static bool is_fp_arith(u8 op)
 {
-	return op >= RV_OP_FADD_D && op <= RV_OP_FDIV_D;
+	return op >= RV_OP_FADD_D && op <= RV_OP_FNMADD_D;
+}
+
+static bool is_fma(u8 op)
+{
+	return op >= RV_OP_FMADD_D && op <= RV_OP_FNMADD_D;
+}
+
+/* The host has FMA3 (the fused ops are translated only then). */
+static bool host_fma(void)
+{
+	static int known = -1;
+	if (known < 0)
+		known = __builtin_cpu_supports("fma") ? 1 : 0;
+	return known;
 }
 
 static bool reads_rs1(u8 op)
@@ -357,7 +371,7 @@ bool rv_jit_can(const struct rv_insn *d)
 	if (is_fp_mem(op))
 		return true;
 	if (is_fp_arith(op)) /* round to nearest, static or dynamic (checked when run) */
-		return d->aux == 0 || d->aux == 7;
+		return (d->aux == 0 || d->aux == 7) && (!is_fma(op) || host_fma());
 	switch (op) {
 	case RV_OP_NOP:
 	case RV_OP_LI:
@@ -568,10 +582,12 @@ static void emit_div(struct emit *e, u8 op, int A, int B, int D)
  * is preceded by a guard, valid for the rest of the block (nothing translated changes
  * sstatus.FS or fcsr): FS is not Off, and when the block computes, fflags.NX is already
  * set and the dynamic rounding mode, if an instruction uses it, is round-to-nearest.
- * Then an addition or subtraction whose result is not infinite or NaN, or a
+ * Then an addition or subtraction whose result is not infinite or NaN, a
  * multiplication or division whose result is at least twice the smallest normal
- * number (or an exact zero from a zero operand) raises nothing but NX: the host's SSE
- * result, in its default rounding mode, is RISC-V's. Anything else leaves the block
+ * number (or an exact zero from a zero operand), or a fused multiply-add (host FMA3)
+ * whose result is at least twice the smallest normal and finite raises nothing but NX
+ * (a NaN or infinite operand never gives such a result): the host's SSE result, in its
+ * default rounding mode, is RISC-V's. Anything else leaves the block
  * before the instruction, and the interpreter does it (fpu.c: softfloat, flags, NaNs).
  */
 #define OFF_F ((s32)(offsetof(struct rv_cpu, f) - offsetof(struct rv_cpu, x)))
@@ -652,12 +668,26 @@ static void emit_fp_mem(struct build *b, const struct rv_insn *d, unsigned k)
 static void emit_fp_arith(struct build *b, const struct rv_insn *d, unsigned k)
 {
 	static const u8 sse[] = { 0x58, 0x5c, 0x59, 0x5e }; /* addsd subsd mulsd divsd */
+	/* vf(n)madd/vf(n)msub231sd: a*b+c, a*b-c, -(a*b)+c, -(a*b)-c, RISC-V's order */
+	static const u8 fma[] = { 0xb9, 0xbb, 0xbd, 0xbf };
 	struct emit *e = &b->e;
 	u8 op = d->op;
-	b1(e, 0xf2); /* movsd xmm0, f[rs1] */
-	memop(e, false, true, 0x10, 0, RDI, -1, 0, freg(d->rs1));
-	b1(e, 0xf2); /* OPsd xmm0, f[rs2] */
-	memop(e, false, true, sse[op - RV_OP_FADD_D], 0, RDI, -1, 0, freg(d->rs2));
+	if (is_fma(op)) {
+		b1(e, 0xf2); /* movsd xmm0, f[rs3]; movsd xmm1, f[rs1] */
+		memop(e, false, true, 0x10, 0, RDI, -1, 0, freg((unsigned)d->imm));
+		b1(e, 0xf2);
+		memop(e, false, true, 0x10, 1, RDI, -1, 0, freg(d->rs1));
+		b1(e, 0xc4); /* VEX: 0F38, W1, vvvv = xmm1, 66: OP231sd xmm0, xmm1, f[rs2] */
+		b1(e, 0xe2);
+		b1(e, 0xf1);
+		b1(e, fma[op - RV_OP_FMADD_D]);
+		mem(e, 0, RDI, -1, 0, freg(d->rs2));
+	} else {
+		b1(e, 0xf2); /* movsd xmm0, f[rs1] */
+		memop(e, false, true, 0x10, 0, RDI, -1, 0, freg(d->rs1));
+		b1(e, 0xf2); /* OPsd xmm0, f[rs2] */
+		memop(e, false, true, sse[op - RV_OP_FADD_D], 0, RDI, -1, 0, freg(d->rs2));
+	}
 	b1(e, 0x66); /* movq rax, xmm0 */
 	rex(e, true, 0, RAX);
 	b1(e, 0x0f);
@@ -670,6 +700,11 @@ static void emit_fp_arith(struct build *b, const struct rv_insn *d, unsigned k)
 		/* finite operands: a tiny sum is exact, so only overflow (or NaN/inf in) */
 		ri(e, false, 7, RDX, 0x7ff);
 		exit_if(b, 0x4, k);
+	} else if (is_fma(op)) {
+		/* finite operands, a result at least twice the smallest normal: NX at most */
+		ri(e, false, 5, RDX, 2);
+		ri(e, false, 7, RDX, 0x7ff - 2);
+		exit_if(b, 0x3, k); /* jae */
 	} else {
 		ri(e, false, 5, RDX, 2);
 		ri(e, false, 7, RDX, 0x7ff - 2);
