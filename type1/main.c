@@ -56,7 +56,10 @@ static void hart_csr_init(struct t1_hart *h)
 	csr_write(sie, 0);
 	csr_clear(sstatus, SSTATUS_SIE | SSTATUS_FS);
 	csr_set(sstatus, SSTATUS_FS_INITIAL); /* FP state reachable for guests (PITFALLS 10) */
-	csr_write(hedeleg, T1_HEDELEG);
+	/* Without Sstc the stimecmp CSR does not exist: a guest's access (the device tree
+	 * promises Sstc) is an illegal instruction, which then comes here to be emulated
+	 * (trap.c) instead of going straight to the guest. */
+	csr_write(hedeleg, t1.sstc ? T1_HEDELEG : T1_HEDELEG & ~(1UL << EXC_ILLEGAL_INST));
 	csr_write(hideleg, T1_HIDELEG);
 	csr_write(hcounteren, COUNTEREN_ALL); /* guests read time/cycle/instret (PITFALLS 5) */
 	csr_write(htimedelta, 0);

@@ -13,7 +13,10 @@
  *   - virtual instruction: from VS, WFI (when hstatus.VTW traps it) yields the hart and
  *     stimecmp is emulated when the board lacks Sstc; anything else, and everything
  *     from VU (a U-mode wfi included), becomes an illegal-instruction exception in the
- *     guest (PITFALLS 6).
+ *     guest (PITFALLS 6);
+ *   - illegal instruction (delegated straight to VS unless the board lacks Sstc, where
+ *     the CSR does not exist at all): a VS-mode stimecmp access is emulated, anything
+ *     else goes on to the guest.
  * Exceptions OpenSBI redirects here that the guest should see are passed on to VS.
  */
 #include <duo/err.h>
@@ -181,7 +184,9 @@ static enum t1_exit do_guest_page_fault(struct t1_vcpu *c)
 
 /*
  * emulate_stimecmp - without Sstc on the board the guest's stimecmp (which the device
- * tree promises) traps as a virtual instruction: serve it from the hvip.VSTIP timer.
+ * tree promises) traps, as an illegal instruction (QEMU without Sstc: the CSR does not
+ * exist) or a virtual instruction (a CPU with Sstc but STCE off): serve it from the
+ * hvip.VSTIP timer.
  */
 static bool emulate_stimecmp(struct t1_vcpu *c, u32 insn)
 {
@@ -276,9 +281,16 @@ enum t1_exit t1_handle_exit(struct t1_hart *h, struct t1_vcpu *c)
 		return do_guest_page_fault(c);
 	case EXC_VIRTUAL_INST:
 		return do_virtual_insn(c);
+	case EXC_ILLEGAL_INST:
+		if (!t1.sstc && (x->sstatus & SSTATUS_SPP)) {
+			u32 insn;
+			if (fetch_insn(c, &insn) && emulate_stimecmp(c, insn))
+				return T1_CONTINUE;
+		}
+		t1_inject_exception(c, cause, x->stval);
+		return T1_CONTINUE;
 	case EXC_INST_MISALIGNED:
 	case EXC_INST_ACCESS:
-	case EXC_ILLEGAL_INST:
 	case EXC_BREAKPOINT:
 	case EXC_LOAD_MISALIGNED:
 	case EXC_LOAD_ACCESS:

@@ -215,7 +215,13 @@ class Duovisor(Machine):
         doc = cfgs[0] if len(vms) == 1 else {"vms": cfgs}
         with open(path, "w") as f:
             json.dump(doc, f, indent=2)
-        return [DUOVISOR, self.subcommand, path]
+        argv = [DUOVISOR, self.subcommand, path]
+        # A test's prepare() may ask for a different board (type 1 only): QEMU options
+        # after `--`, e.g. a later -cpu that replaces duovisor's default one.
+        extra = (data or {}).get("qemu_args")
+        if extra and self.subcommand == "type1":
+            argv += ["--"] + list(extra)
+        return argv
 
     def select_input(self, console):
         console.send(b"\x01n")
