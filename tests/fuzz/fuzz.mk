@@ -6,7 +6,8 @@
 #   make fuzz         run each for FUZZ_TIME seconds (default 30); corpora grow in
 #                     build/fuzz/corpus/<target>, crashes land in build/fuzz/artifacts/;
 #                     FUZZ_TARGETS="sbi loader" picks some. Checked-in seeds in
-#                     tests/fuzz/seeds/<target>/ are read along with the corpus.
+#                     tests/fuzz/seeds/<target>/ are read along with the corpus, and
+#                     tests/fuzz/seeds/<target>.dict is the dictionary if there is one.
 #
 # The core is compiled again with clang and coverage instrumentation into build/fuzz/,
 # with the unit tests' fake host (tests/unit/fake_host.c) as the backend. A crash found
@@ -44,6 +45,7 @@ fuzz: fuzz-build
 		echo "=== fuzz_$$t for $(FUZZ_TIME)s"; \
 		$(B)/fuzz/fuzz_$$t -max_total_time=$(FUZZ_TIME) -timeout=10 -rss_limit_mb=2048 \
 			-max_len=65536 -artifact_prefix=$(B)/fuzz/artifacts/$$t- -print_final_stats=1 \
+			$$(test -f tests/fuzz/seeds/$$t.dict && echo -dict=tests/fuzz/seeds/$$t.dict) \
 			$(B)/fuzz/corpus/$$t $$(test -d tests/fuzz/seeds/$$t && echo tests/fuzz/seeds/$$t) \
 			$$(test -d tests/fuzz/regress/$$t && echo tests/fuzz/regress/$$t) \
 			|| exit 1; \

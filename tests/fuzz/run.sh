@@ -40,6 +40,7 @@ for t in $TARGETS; do
 	fi
 	seeds=""
 	[ -d "tests/fuzz/seeds/$t" ] && seeds="tests/fuzz/seeds/$t"
+	[ -f "tests/fuzz/seeds/$t.dict" ] && seeds="-dict=tests/fuzz/seeds/$t.dict $seeds"
 	if timeout $((T + 60)) "$bin" -max_total_time="$T" -timeout=10 -rss_limit_mb=2048 \
 		-artifact_prefix="$B/fuzz/artifacts/$t-" "$B/fuzz/corpus/$t" $seeds \
 		>"$B/fuzz/run-$t.log" 2>&1; then

@@ -317,6 +317,23 @@ TEST(config_mac_bad_high_nibble)
 	CHECK(!memcmp(vms[0].nets[0].mac, "\xfe\xdc\xba\x98\x76\x54", 6));
 }
 
+/*
+ * Errors quote keys and values from the file; JSON escapes can put any control
+ * character in them. The message must stay one line (config.h, docs/config.md), with
+ * each control character shown as '?'.
+ */
+TEST(config_error_with_control_characters_is_one_line)
+{
+	CHECK(err_is("{\"kernel\": \"I\", \"a\\nb\": 1}", "x.json: a?b: unknown key"));
+	CHECK(err_is("{\"kernel\": \"I\", \"nets\": [{\"mac\": \"\\r\\n\\u001b[2J\"}]}",
+		     "x.json: nets[0].mac: must look like \"52:54:00:12:34:56\" (got \"???[2J\")"));
+	CHECK(err_has("{\"kernel\": \"I\", \"nets\": [{\"hostfwd\": [\"tcp::1-:2\\n\\t\"]}]}",
+		      "nets[0].hostfwd"));
+	CHECK(strchr(err, '?') && !strchr(err, '\t'));
+	CHECK(err_has("{\"vms\": [{\"kernel\": \"I\", \"\\u007f\": 0}]}",
+		      "x.json: vms[0].?: unknown key"));
+}
+
 TEST(config_hostfwd_rules)
 {
 	const char *good[] = { "tcp::8080-:80", "udp::53-:53", "::2222-:22",

@@ -35,6 +35,18 @@ struct ctx {
 static int fail(struct ctx *x, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * Keep an error to one line: keys and values quoted in messages come from the file, and
+ * a JSON string may hold any control character ("\n" in a key or a MAC). Each one
+ * becomes '?'.
+ */
+static void one_line(char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			*s = '?';
+}
+
 /* Write "ORIGIN: WHERE KEY: message" and return -1. */
 static int fail(struct ctx *x, const char *key, const char *fmt, ...)
 {
@@ -44,8 +56,10 @@ static int fail(struct ctx *x, const char *key, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	if (x->err && x->errlen)
+	if (x->err && x->errlen) {
 		snprintf(x->err, x->errlen, "%s: %s%s: %s", x->origin, x->where, key, msg);
+		one_line(x->err);
+	}
 	return -1;
 }
 
@@ -530,9 +544,11 @@ static int parse_buffer(const char *buf, size_t len, const char *origin, const c
 		max = CFG_MAX_VMS;
 	root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
-		if (err && errlen)
+		if (err && errlen) {
 			snprintf(err, errlen, "%s: line %d column %d: JSON syntax error: %s",
 				 x.origin, je.line, je.column, je.text);
+			one_line(err);
+		}
 		return -1;
 	}
 	r = parse_root(&x, root, out, max);
