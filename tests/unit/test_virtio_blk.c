@@ -257,7 +257,7 @@ TEST(virtio_blk_oversize_request)
 	tdrv_init(&t, vm->virtio[0], ~0ULL, 16);
 	gpa_t big = tdrv_alloc(&t, 9 << 20);
 	CHECK_EQ(req(&t, T_IN, 0, big, 9 << 20, true, NULL), S_IOERR);
-	CHECK_EQ(req(&t, T_IN, 0, big, 8 << 20, true, NULL), S_IOERR); /* > 126 x 64 KiB */
+	CHECK_EQ(req(&t, T_IN, 0, big, 8 << 20, true, NULL), S_IOERR); /* > 254 x 32 KiB (BLK_REQ_MAX) */
 	CHECK_EQ(req(&t, T_IN, 0, big, 4 << 20, true, NULL), S_OK);
 	tdrv_vm_free(vm);
 }
