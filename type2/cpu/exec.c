@@ -294,6 +294,10 @@ op_BLOCK : {
 	}
 	left = r.left;
 	ip += r.k;
+	if (ip->op == RV_OP_END && ip->raw != RV_TGT_NONE) { /* END, chained: its target */
+		ip = &arena[ip->raw].i;
+		DISPATCH();
+	}
 	if (unlikely(--left < 0))
 		goto out_budget;
 	if (r.k == 0) /* its first instruction is the interpreter's (a TLB miss, the budget) */
