@@ -10,7 +10,8 @@
  * fused multiply-adds, the trap vector ending the run), executed once with the translator
  * and once without;
  * every integer and FP register, fcsr, sstatus, the trap CSRs, the data and instret must
- * agree. Also: every translated FP operation on every pair of special operands alone,
+ * agree. Also: every translated FP operation on every pair of special operands alone; a
+ * translated FP loop interrupted by the timer, rewritten by a store and after fence.i;
  * and a store into the middle of a translated run must take effect on its next
  * execution.
  */
@@ -503,5 +504,100 @@ TEST(jit_fp_special_operands)
 	CHECK(blk != NULL && blk->op == RV_OP_BLOCK);
 	tm_free(mj);
 	tm_free(mi);
+	rv_jit_hot = RV_JIT_HOT;
+}
+
+#define J(imm)                                                                                     \
+	((((u32)(imm) >> 20) & 1) << 31 | (((u32)(imm) >> 1) & 0x3ff) << 21 |                     \
+	 (((u32)(imm) >> 11) & 1) << 20 | (((u32)(imm) >> 12) & 0xff) << 12 | 0x6f)
+
+/* A translated FP loop (fld, fmul, fadd, fsd) interrupted by the timer in the middle
+ * (the handler turns the timer off and returns), then rewritten by a guest store (fmul
+ * becomes fdiv, no fence.i) and run again, fence.i, and once more after a store puts fmul
+ * back: registers, FP state, memory, the interrupt's sepc and instret as the interpreter
+ * has them. */
+TEST(jit_fp_loop_interrupt_and_rewrite)
+{
+	extern u64 stub_time;
+	const u32 fdiv = R(0x0d, 3, 1, 0, 2, 0x53), fmul = R(0x09, 3, 1, 0, 2, 0x53);
+	const u32 code[] = {
+		I(1500, 0, 0, 5, 0x13),			    /*  0: addi t0, x0, 1500 */
+		I(0, 31, 3, 1, 0x07),			    /*  4: fld f1, 0(x31) */
+		fmul,					    /*  8: fmul.d f2, f1, f3 */
+		R(0x01, 2, 4, 0, 4, 0x53),		    /* 12: fadd.d f4, f4, f2 */
+		(0u << 25) | 4u << 20 | 31u << 15 | 3u << 12 | 8u << 7 | 0x27, /* 16: fsd f4, 8(x31) */
+		I(-1, 5, 0, 5, 0x13),			    /* 20: addi t0, t0, -1 */
+		B(-20, 0, 5, 1),			    /* 24: bne t0, x0, 4 */
+		B(20, 0, 6, 0),				    /* 28: beq t1, x0, 48 */
+		(0u << 25) | 7u << 20 | 8u << 15 | 2u << 12 | 8u << 7 | 0x23, /* 32: sw t2, 8(s0) */
+		I(-1, 6, 0, 6, 0x13),			    /* 36: addi t1, t1, -1 */
+		J(-40),					    /* 40: jal x0, 0 */
+		0,					    /* 44: (unused) */
+		B(8, 0, 11, 0),				    /* 48: beq a1, x0, 56 */
+		0x0000100fu,				    /* 52: fence.i */
+		0x73,					    /* 56: ecall */
+		0x73,					    /* 60: ecall */
+		(0x14du << 20) | 9u << 15 | 1u << 12 | 0x73, /* 64: csrw stimecmp, s1 */
+		I(1, 10, 0, 10, 0x13),			    /* 68: addi a0, a0, 1 */
+		0x10200073u,				    /* 72: sret */
+	};
+	u64 base = PLAT_RAM_BASE + 0x30000;
+	struct tmachine *m[2];
+	rv_jit_hot = 2;
+	m[0] = tm_new();
+	rv_jit_off = true;
+	m[1] = tm_new();
+	rv_jit_off = false;
+	for (int k = 0; k < 2; k++) {
+		struct rv_cpu *c = &m[k]->cpu;
+		double one5 = 1.5;
+		tm_load(m[k], base, code, sizeof(code));
+		memcpy(m[k]->vm.ram + (DATA_GPA - PLAT_RAM_BASE), &one5, 8);
+		c->x[6] = 1;
+		c->x[7] = fdiv;
+		c->x[11] = 1; /* fence.i at the end */
+		c->x[8] = base;
+		c->x[9] = ~0ULL;
+		c->x[31] = DATA_GPA;
+		c->f[3] = 0x3ff0000010c6f7a1ULL; /* 1.000001 */
+		c->fcsr = 1;
+		c->mstatus = SSTATUS_FS_INITIAL | SSTATUS_SIE;
+		c->sie = SIP_STIP;
+		c->stvec = base + 64;
+		c->pc = base;
+		stub_time = 1000;
+		c->stimecmp = 1003; /* due at the fourth chunk boundary */
+		int guard = 0;
+		while (rv_cpu_run(c, 1000000) != RV_EXIT_ECALL && guard++ < 1000)
+			;
+		/* pass 2 (t1 = 0 after the rewrite) ran fdiv, then fence.i; now the fdiv
+		 * loop again, then fmul put back by a store and its loop, no fence.i */
+		CHECK_EQ(c->pc, base + 56);
+		c->x[6] = 1;
+		c->x[7] = fmul;
+		c->x[11] = 0;
+		c->pc = base;
+		while (rv_cpu_run(c, 1000000) != RV_EXIT_ECALL && guard++ < 2000)
+			;
+	}
+	struct rv_cpu *a = &m[0]->cpu, *b = &m[1]->cpu;
+	CHECK_EQ(a->x[10], 1); /* one interrupt */
+	CHECK_EQ(b->x[10], 1);
+	CHECK(memcmp(a->x, b->x, sizeof(a->x)) == 0);
+	CHECK(memcmp(a->f, b->f, sizeof(a->f)) == 0);
+	CHECK_EQ(a->fcsr, b->fcsr);
+	CHECK_EQ(a->mstatus, b->mstatus);
+	CHECK_EQ(a->sepc, b->sepc);
+	CHECK(a->sepc != base + 64 && a->sepc >= base + 4 && a->sepc <= base + 24);
+	CHECK_EQ(a->instret, b->instret);
+	CHECK_EQ(a->pc, b->pc);
+	CHECK(memcmp(m[0]->vm.ram + (DATA_GPA - PLAT_RAM_BASE),
+		     m[1]->vm.ram + (DATA_GPA - PLAT_RAM_BASE), 16) == 0);
+	/* the loop was translated on the translating machine */
+	const struct rv_insn *blk = rv_find_block(rv_st(a), base + 4);
+	CHECK(blk != NULL && (blk->op == RV_OP_BLOCK || blk[1].op == RV_OP_BLOCK ||
+			      blk[2].op == RV_OP_BLOCK || blk[4].op == RV_OP_BLOCK));
+	tm_free(m[0]);
+	tm_free(m[1]);
 	rv_jit_hot = RV_JIT_HOT;
 }
