@@ -22,7 +22,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 IMG = os.path.join(ROOT, "build/guests/Image")
 INITRD = os.path.join(ROOT, "build/guests/initramfs.cpio.gz")
 FW = "/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin"
-DUO = os.path.join(ROOT, "build/duovisor")
+DUO = os.environ.get("DUOVISOR_BIN") or os.path.join(ROOT, "build/duovisor")  # override: before/after runs
 BENCH_RE = re.compile(r"BENCH (\w+) ms=([0-9.]+) sum=([0-9a-f]+)")
 PREFIX_RE = re.compile(r"^\[[^\]]+\] ")
 

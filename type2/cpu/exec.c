@@ -326,7 +326,7 @@ block_first: /* run the first instruction of translated run ip alone (already co
 		goto *labels[ip->op];
 	}
 op_HOT:
-	if ((++((struct rv_insn *)ip)->raw & 0xffffffU) < rv_jit_hot)
+	if ((++((struct rv_insn *)ip)->raw & 0xffffffU) < (rv_jit_hot << st->hot_shift))
 		goto *labels[ip->aux];
 	rv_translate_hot(st, (struct rv_insn *)ip);
 	goto *labels[ip->op];

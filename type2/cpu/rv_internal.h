@@ -186,7 +186,12 @@ struct rv_state {
 	u64 chunk_retired;  /* instructions of the running chunk not yet in c->instret */
 	struct rv_jit *jit; /* block translator, NULL when interpreting only */
 	bool jit_full;	    /* its buffer filled up: flush all code at the next chunk */
+	/* A run is translated after rv_jit_hot << hot_shift executions. Each time the
+	 * translator's buffer fills (and all code is dropped), hot_shift grows by one, up to
+	 * RV_HOT_SHIFT_MAX: code that keeps the buffer churning waits longer (cpu.c). */
+	u8 hot_shift;
 };
+#define RV_HOT_SHIFT_MAX 6
 
 static inline struct rv_state *rv_st(struct rv_cpu *c)
 {
