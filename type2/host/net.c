@@ -117,8 +117,8 @@ static void sl_load_once(void)
 	SL_SYM(pollfds_poll, slirp_pollfds_poll);
 	SL_SYM(handle_timer, slirp_handle_timer);
 #undef SL_SYM
-	/* The handle stays open for the life of the process: slirp's threads-free state and
-	 * glib's are process-wide, and a VM may start another user network later. */
+	/* The handle stays open for the life of the process: glib keeps process-wide state,
+	 * and a VM may start another user network later. */
 }
 
 /* sl_load - make sure libslirp is loaded; NULL when it is, else why not. */
