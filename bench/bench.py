@@ -135,6 +135,11 @@ def run_workloads(argv, cpus, mem, scale, mem_mib=None):
     return res
 
 
+def duo_argv(cpus, mem):
+    return [DUO, "run", "--kernel", IMG, "--initrd", INITRD, "--append", "console=ttyS0 quiet",
+            "--mem", str(mem), "--cpus", str(cpus)]
+
+
 def qemu_argv(cpus, mem, h=False):
     cpu = "rv64,sstc=true" + (",h=true" if h else "")
     return ["qemu-system-riscv64", "-M", "virt", "-cpu", cpu, "-smp", str(cpus), "-m",
@@ -180,9 +185,7 @@ def main():
     lines = []
     if "cpu" in what and a.only in (None, "type2"):
         print(f"# type 2 vs QEMU TCG and native: {a.cpus} vCPUs, {a.mem} MiB, scale {a.scale}")
-        duo = run_workloads([DUO, "run", "--kernel", IMG, "--initrd", INITRD, "--append",
-                             "console=ttyS0 quiet", "--mem", str(a.mem), "--cpus", str(a.cpus)],
-                            a.cpus, a.mem, a.scale, mem_mib=a.mem)
+        duo = run_workloads(duo_argv(a.cpus, a.mem), a.cpus, a.mem, a.scale, mem_mib=a.mem)
         qemu = run_workloads(qemu_argv(a.cpus, a.mem), a.cpus, a.mem, a.scale)
         nat = native(a.scale)
         gm = compare("type2 vs QEMU TCG", duo["work"], qemu["work"], "qemu", lines)
@@ -192,9 +195,7 @@ def main():
               f"ratio {b:.3f}")
         # The same VM with one vCPU, for the per-VM figure without the per-vCPU caches
         # (each vCPU has ~0.75 MiB of decoded-code cache, translator buffer and TLB).
-        one = run_workloads([DUO, "run", "--kernel", IMG, "--initrd", INITRD, "--append",
-                             "console=ttyS0 quiet", "--mem", str(a.mem), "--cpus", "1"],
-                            1, a.mem, a.scale, mem_mib=a.mem)
+        one = run_workloads(duo_argv(1, a.mem), 1, a.mem, a.scale, mem_mib=a.mem)
         for n, r in ((a.cpus, duo), (1, one)):
             print(f"memory overhead per VM, {n} vCPU{'s' if n > 1 else ''} (process RSS beyond "
                   f"guest RAM touched, peak): {r['rss_overhead_kib'] / 1024:.2f} MiB  "

@@ -19,8 +19,8 @@ FUZZ_TIME ?= 30
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FUZZ_CFLAGS := -std=gnu11 -g -O1 -Icore/include -Wall -Wno-unused-parameter $(FUZZ_SAN) \
 	-fsanitize=fuzzer-no-link
-FUZZ_TARGETS ?= virtq virtio_mmio sbi config loader
 FUZZ_ALL_TARGETS := virtq virtio_mmio sbi config loader
+FUZZ_TARGETS ?= $(FUZZ_ALL_TARGETS)
 FUZZ_BINS := $(FUZZ_ALL_TARGETS:%=$(B)/fuzz/fuzz_%)
 FUZZ_LIB_OBJ := $(CORE_SRC:%.c=$(B)/fuzz/obj/%.o) $(B)/fuzz/obj/tests/unit/fake_host.o \
 	$(B)/fuzz/obj/tests/fuzz/fuzz_vm.o
