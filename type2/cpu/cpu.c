@@ -87,15 +87,8 @@ static bool take_interrupt(struct rv_cpu *c)
 static void do_fences(struct rv_cpu *c)
 {
 	struct rv_state *st = rv_st(c);
-	if (st->jit_full) {
-		/* The translator's buffer filled: everything decoded goes. A working set that
-		 * does not fit would do this over and over (a guest's I/O path did it every
-		 * few requests: 1286 flushes in one disk benchmark, 21 with this), so from now
-		 * on runs must be twice as hot before they are translated. */
-		if (st->hot_shift < RV_HOT_SHIFT_MAX)
-			st->hot_shift++;
-		rv_code_flush(c);
-	}
+	if (st->flush_why) /* the arena or the translator's buffer is full, or fence.i */
+		rv_code_flush_if(c, st->flush_gen);
 	u32 f = __atomic_load_n(&c->fence_req, __ATOMIC_ACQUIRE);
 	if (!f)
 		return;
@@ -108,6 +101,7 @@ static void do_fences(struct rv_cpu *c)
 
 enum rv_exit rv_cpu_run(struct rv_cpu *c, u64 budget)
 {
+	struct rv_state *st = rv_st(c);
 	if (c->halt_reason)
 		return RV_EXIT_HALT;
 	rv_fp_host_enter();
@@ -117,7 +111,9 @@ enum rv_exit rv_cpu_run(struct rv_cpu *c, u64 budget)
 		if (c->halt_reason)
 			return RV_EXIT_HALT;
 		u64 n = budget < RV_CHUNK ? budget : RV_CHUNK, done = 0;
+		rv_code_enter(st);
 		int r = rv_exec(c, n, &done);
+		rv_code_exit(st);
 		c->instret += done;
 		budget -= done < budget ? done : budget;
 		if (r != RV_CONT)
@@ -129,6 +125,8 @@ enum rv_exit rv_cpu_run(struct rv_cpu *c, u64 budget)
 			return RV_EXIT_BUDGET;
 		}
 	}
+	if (st->flush_why) /* the last chunk ended for it: no stale code on the next run */
+		do_fences(c);
 	return RV_EXIT_BUDGET;
 }
 
@@ -181,14 +179,14 @@ int rv_cpu_init(struct rv_cpu *c, struct vm *vm, struct vcpu *vcpu)
 	memset(c, 0, sizeof(*c));
 	c->vm = vm;
 	c->vcpu = vcpu;
-	struct rv_state *st = calloc(1, sizeof(*st));
+	struct rv_state *st = aligned_alloc(64, DUO_ALIGN_UP(sizeof(*st), 64));
 	if (!st)
 		return DUO_ENOMEM;
-	if (rv_bcache_init(st)) {
+	memset(st, 0, sizeof(*st));
+	if (rv_code_join(st, vm)) {
 		free(st);
 		return DUO_ENOMEM;
 	}
-	st->jit = rv_jit_create();
 	c->priv_data = st;
 	rv_cpu_reset(c, 0, 0, 0);
 	return 0;
@@ -199,8 +197,7 @@ void rv_cpu_destroy(struct rv_cpu *c)
 	struct rv_state *st = rv_st(c);
 	if (!st)
 		return;
-	rv_jit_destroy(st->jit);
-	rv_bcache_free(st);
+	rv_code_leave(st);
 	free(st);
 	c->priv_data = NULL;
 }

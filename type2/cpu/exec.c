@@ -121,6 +121,7 @@ int rv_exec(struct rv_cpu *c, u64 n, u64 *retired)
 	union rv_slot *const arena = st->arena;
 	const u8 *const jit_code = st->jit ? rv_jit_code(st->jit) : NULL;
 	const struct rv_jblock *const jblk = st->jit ? rv_jit_block(st->jit, 0) : NULL;
+	const u32 hot = rv_jit_hot << st->code->hot_shift; /* fixed while any vCPU is in here */
 	struct rv_tlb_set *tlb = st->cur;
 	const struct rv_insn *ip = NULL;
 	/* taken direct branch or END waiting for its target block, to chain to it */
@@ -137,11 +138,15 @@ int rv_exec(struct rv_cpu *c, u64 n, u64 *retired)
 	st->irq_check = false;
 
 #define PC() (page_va + ip->off)
+/* Slot fields other vCPUs may change while this one runs the slot (rv_internal.h). */
+#define OP(p) __atomic_load_n(&(p)->op, __ATOMIC_RELAXED)
+#define LINK(p) __atomic_load_n(&(p)->raw, __ATOMIC_ACQUIRE)
+#define SET_LINK(p, v) __atomic_store_n(&(p)->raw, (v), __ATOMIC_RELEASE)
 #define DISPATCH()                                                                                 \
 	do {                                                                                       \
 		if (unlikely(--left < 0))                                                          \
 			goto out_budget;                                                           \
-		goto *labels[ip->op];                                                              \
+		goto *labels[OP(ip)];                                                              \
 	} while (0)
 #define NEXT()                                                                                     \
 	do {                                                                                       \
@@ -164,8 +169,9 @@ int rv_exec(struct rv_cpu *c, u64 n, u64 *retired)
 /* Taken direct branch/jal: the chained block if known, else through `jump`. */
 #define TAKE(cur)                                                                                  \
 	do {                                                                                       \
-		if (likely(ip->raw != RV_TGT_NONE)) {                                              \
-			ip = &arena[ip->raw].i;                                                    \
+		u32 to_ = LINK(ip);                                                                \
+		if (likely(to_ != RV_TGT_NONE)) {                                                  \
+			ip = &arena[to_].i;                                                        \
 			DISPATCH();                                                                \
 		}                                                                                  \
 		link_from = (struct rv_insn *)ip;                                                  \
@@ -201,11 +207,11 @@ jump: /* continue at pc (not yet counted) */
 		const struct rv_insn *t = rv_find_block(st, page_pa | (pc & ~RV_PAGE_MASK));
 		if (likely(t != NULL)) {
 			if (link_from) {
-				link_from->raw = (u32)((const union rv_slot *)t - arena);
+				SET_LINK(link_from, (u32)((const union rv_slot *)t - arena));
 				link_from = NULL;
 			}
 			if (jalr_from) {
-				jalr_from->raw = (u32)((const union rv_slot *)t - arena) - 1;
+				SET_LINK(jalr_from, (u32)((const union rv_slot *)t - arena) - 1);
 				jalr_from = NULL;
 			}
 			ip = t;
@@ -221,7 +227,7 @@ jump: /* continue at pc (not yet counted) */
 			if (likely(t != NULL)) {
 				link_from = NULL;
 				if (jalr_from) {
-					jalr_from->raw = (u32)((const union rv_slot *)t - arena) - 1;
+					SET_LINK(jalr_from, (u32)((const union rv_slot *)t - arena) - 1);
 					jalr_from = NULL;
 				}
 				page_va = pc & RV_PAGE_MASK;
@@ -234,26 +240,29 @@ jump: /* continue at pc (not yet counted) */
 	if (unlikely(--left < 0))
 		goto out_budget_pc;
 	{
-		u32 gen = st->code_gen;
 		struct rv_insn *from = link_from, *jfrom = jalr_from;
 		link_from = NULL;
 		jalr_from = NULL;
 		c->pc = pc;
 		const struct rv_insn *t = rv_fetch_block(c, pc);
-		if (unlikely(!t))
+		if (unlikely(!t)) {
+			if (st->flush_why) { /* the arena is full: flush in rv_cpu_run, come back */
+				left++;
+				goto out;
+			}
 			goto exception_pc;
-		/* Chain only inside the page, and not across a flush (`from` is gone). */
-		if (from && gen == st->code_gen && (pc & RV_PAGE_MASK) == page_va &&
-		    st->code_pa == page_pa)
-			from->raw = (u32)((const union rv_slot *)t - arena);
-		if (jfrom && gen == st->code_gen)
-			jfrom->raw = (u32)((const union rv_slot *)t - arena) - 1;
+		}
+		/* Chain only inside the page (no flush happens while we are in here). */
+		if (from && (pc & RV_PAGE_MASK) == page_va && st->code_pa == page_pa)
+			SET_LINK(from, (u32)((const union rv_slot *)t - arena));
+		if (jfrom)
+			SET_LINK(jfrom, (u32)((const union rv_slot *)t - arena) - 1);
 		st->refetch = false;
 		page_va = pc & RV_PAGE_MASK;
 		page_pa = st->code_pa;
 		tlb = st->cur;
 		ip = t;
-		goto *labels[ip->op];
+		goto *labels[OP(ip)];
 	}
 
 slow_next: /* ip is the next instruction */
@@ -283,7 +292,7 @@ exception_pc:
 	goto jump;
 
 op_BLOCK : {
-	const struct rv_jblock *b = &jblk[ip->raw];
+	const struct rv_jblock *b = &jblk[__atomic_load_n(&ip->raw, __ATOMIC_RELAXED) & ~RV_JIT_ID];
 	if (unlikely(left + 1 < (s64)b->n))
 		goto block_first; /* budget too short for all of it: just this one */
 	struct rv_jret r = rv_jit_call(jit_code, b, x, page_va, left + 1, tlb);
@@ -294,15 +303,18 @@ op_BLOCK : {
 	}
 	left = r.left;
 	ip += r.k;
-	if (ip->op == RV_OP_END && ip->raw != RV_TGT_NONE) { /* END, chained: its target */
-		ip = &arena[ip->raw].i;
-		DISPATCH();
+	if (OP(ip) == RV_OP_END) { /* END, chained: its target */
+		u32 to = LINK(ip);
+		if (to != RV_TGT_NONE) {
+			ip = &arena[to].i;
+			DISPATCH();
+		}
 	}
 	if (unlikely(--left < 0))
 		goto out_budget;
 	if (r.k == 0) /* its first instruction is the interpreter's (a TLB miss, the budget) */
 		goto block_first;
-	goto *labels[ip->op];
+	goto *labels[OP(ip)];
 }
 block_first: /* run the first instruction of translated run ip alone (already counted) */
 	if (likely(ip->aux < RV_OP_FLW || ip->aux > RV_OP_FNMADD_D))
@@ -325,11 +337,20 @@ block_first: /* run the first instruction of translated run ip alone (already co
 		ip = &cross[0];
 		goto *labels[ip->op];
 	}
-op_HOT:
-	if ((++((struct rv_insn *)ip)->raw & 0xffffffU) < (rv_jit_hot << st->hot_shift))
+op_HOT : {
+	/* Count by compare-exchange: another vCPU may be turning the slot into a BLOCK,
+	 * whose id carries RV_JIT_ID, so a stale count never overwrites it. */
+	u32 cnt = __atomic_load_n(&ip->raw, __ATOMIC_RELAXED);
+	if (cnt & RV_JIT_ID) /* translated just now: it is an RV_OP_BLOCK from now on */
 		goto *labels[ip->aux];
+	if ((cnt & RV_HOT_COUNT) + 1 < hot) {
+		__atomic_compare_exchange_n(&((struct rv_insn *)ip)->raw, &cnt, cnt + 1, true,
+					    __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+		goto *labels[ip->aux];
+	}
 	rv_translate_hot(st, (struct rv_insn *)ip);
-	goto *labels[ip->op];
+	goto *labels[OP(ip)];
+}
 op_CROSS : {
 	u16 lo, hi;
 	pc = PC();
@@ -347,9 +368,12 @@ op_CROSS : {
 }
 op_END: /* not an instruction: the block's continuation */
 	left++;
-	if (likely(ip->raw != RV_TGT_NONE)) {
-		ip = &arena[ip->raw].i;
-		DISPATCH();
+	{
+		u32 to = LINK(ip);
+		if (likely(to != RV_TGT_NONE)) {
+			ip = &arena[to].i;
+			DISPATCH();
+		}
 	}
 	if (ip->off < RV_PAGE_SIZE)
 		link_from = (struct rv_insn *)ip;
@@ -378,12 +402,13 @@ op_JALR:
 	/* Its last target block (header index in `raw`), if v still maps to it: the execute
 	 * entry of v's page hits in the current view (RAM), and the block starts at that
 	 * physical address and is alive. */
-	if (likely(ip->raw != RV_TGT_NONE)) {
+	u32 pred = LINK(ip);
+	if (likely(pred != RV_TGT_NONE)) {
 		const struct rv_tlb_entry *e =
 			&tlb->e[RV_ACC_X][(v >> RV_PAGE_SHIFT) & (RV_TLB_SIZE - 1)];
-		const union rv_slot *h = &arena[ip->raw];
+		const union rv_slot *h = &arena[pred];
 		if (likely(e->tag == (v & RV_PAGE_MASK) &&
-			   h->h.pa == (e->pa | (v & ~RV_PAGE_MASK)) && h[1].i.op != RV_OP_STALE)) {
+			   h->h.pa == (e->pa | (v & ~RV_PAGE_MASK)) && OP(&h[1].i) != RV_OP_STALE)) {
 			page_va = v & RV_PAGE_MASK;
 			page_pa = e->pa;
 			ip = &h[1].i;
@@ -490,9 +515,11 @@ op_FENCE:
 	if (ip->raw == 0x0100000fU && (++st->pauses & 31) == 0)
 		sched_yield();
 	NEXT();
-op_FENCE_I:
-	rv_code_flush(c);
-	NEXT_CHECKED();
+op_FENCE_I: /* drop all decoded code before the next instruction: in rv_cpu_run */
+	st->flush_why |= RV_FLUSH_FENCE;
+	st->flush_gen = __atomic_load_n(&st->code->gen, __ATOMIC_ACQUIRE);
+	pc = PC() + ip->len;
+	goto out;
 op_ECALL:
 	if (c->priv == RV_PRIV_U) {
 		rv_raise(c, RV_EXC_ECALL_U, 0);
@@ -541,26 +568,28 @@ op_AMO_D:
 		goto exception_ip;
 	x[0] = 0;
 	NEXT_CHECKED();
-op_FLW:
-op_FLD:
-	if (unlikely(!rv_fs_on(c)))
-		goto op_ILLEGAL;
-	if (unlikely(!rv_load(c, tlb, RS1 + IMM, ip->op == RV_OP_FLW ? 4 : 8, &v)))
-		goto exception_ip;
-	c->f[ip->rd] = ip->op == RV_OP_FLW ? (v | 0xffffffff00000000ULL) : v;
-	rv_fs_dirty(c);
+/* Each op its own label: another vCPU may turn this slot into a run's RV_OP_BLOCK (the
+ * op changes, the operands stay), so the handler must not look at ip->op again. */
+#define FLOAD(name, size, box)                                                                     \
+	op_##name : if (unlikely(!rv_fs_on(c))) goto op_ILLEGAL;                                   \
+	if (unlikely(!rv_load(c, tlb, RS1 + IMM, size, &v)))                                       \
+		goto exception_ip;                                                                 \
+	c->f[ip->rd] = v | (box);                                                                  \
+	rv_fs_dirty(c);                                                                            \
 	NEXT();
-op_FSW:
-op_FSD:
-	if (unlikely(!rv_fs_on(c)))
-		goto op_ILLEGAL;
-	switch (rv_store(c, tlb, RS1 + IMM, ip->op == RV_OP_FSW ? 4 : 8, c->f[ip->rs2])) {
-	case 0:
-		goto exception_ip;
-	case 2:
-		NEXT_CHECKED();
-	}
+#define FSTORE(name, size)                                                                         \
+	op_##name : if (unlikely(!rv_fs_on(c))) goto op_ILLEGAL;                                   \
+	switch (rv_store(c, tlb, RS1 + IMM, size, c->f[ip->rs2])) {                                \
+	case 0:                                                                                    \
+		goto exception_ip;                                                                 \
+	case 2:                                                                                    \
+		NEXT_CHECKED();                                                                    \
+	}                                                                                          \
 	NEXT();
+	FLOAD(FLW, 4, 0xffffffff00000000ULL)
+	FLOAD(FLD, 8, 0)
+	FSTORE(FSW, 4)
+	FSTORE(FSD, 8)
 op_FP:
 	if (!rv_fp_exec(c, ip))
 		goto exception_ip;

@@ -5,7 +5,8 @@
  * times become x86-64 code that keeps guest integer registers in host registers.
  * The interpreter (exec.c) enters a translated run through an RV_OP_BLOCK slot and
  * carries on after it; everything else stays interpreted. Translations belong to the
- * vCPU that built them (no sharing, no locks).
+ * VM: all its vCPUs run them; rv_jit_build and rv_jit_reset are called under the VM's
+ * code lock (bcache.c).
  */
 #ifndef DUO_TYPE2_JIT_H
 #define DUO_TYPE2_JIT_H
@@ -19,7 +20,7 @@ struct rv_state;
 #define RV_JIT_MAX 48 /* instructions per block */
 #define RV_JIT_HOT 16 /* executions of a run before it is translated (rv_jit_hot) */
 
-/* A translated run: its code, at `code` bytes into the vCPU's code buffer, executes the
+/* A translated run: its code, at `code` bytes into the VM's code buffer, executes the
  * run's first n instructions (rv_jit_call). */
 struct rv_jblock {
 	u32 code;
@@ -34,9 +35,10 @@ extern bool rv_jit_off;
  * code they run only once or twice. */
 extern unsigned rv_jit_hot;
 
-/* rv_jit_create - a translator for one vCPU, or NULL (no JIT on this host, DUO_NOJIT
- * set, rv_jit_off, or no executable memory): the interpreter then runs everything. */
-struct rv_jit *rv_jit_create(void);
+/* rv_jit_create - a translator for a decoded-block arena of `slots` slots (its buffers
+ * are sized in proportion), or NULL (no JIT on this host, DUO_NOJIT set, rv_jit_off, or
+ * no executable memory): the interpreter then runs everything. */
+struct rv_jit *rv_jit_create(u32 slots);
 void rv_jit_destroy(struct rv_jit *j);
 
 /* rv_jit_can - d is an instruction the translator handles. */

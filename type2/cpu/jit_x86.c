@@ -18,9 +18,11 @@
  * block's own first instruction loops inside the block while the budget holds one more
  * whole pass; any other taken branch leaves before the branch (the interpreter takes it).
  *
- * Code goes into one executable buffer per vCPU, bump-allocated; when it (or the block
- * table) fills up, the owner drops every decoded block and calls rv_jit_reset. Only
- * the pages of the buffer that code was written to are ever touched.
+ * Code goes into one executable buffer per VM, shared by its vCPUs like the decoded
+ * blocks (rv_internal.h), bump-allocated under the VM's code lock; the code takes the
+ * vCPU's registers and TLB view as arguments and embeds nothing of any one vCPU. When the
+ * buffer (or the block table) fills up, every decoded block is dropped and rv_jit_reset
+ * called, with no vCPU running. Only the pages code was written to are ever touched.
  */
 #include <stdlib.h>
 
@@ -34,8 +36,9 @@ unsigned rv_jit_hot = RV_JIT_HOT;
 #include <stddef.h>
 #include <sys/mman.h>
 
-/* Both sized for what one full decoded-block arena (rv_internal.h) tends to need; when
- * either fills up, everything decoded is dropped (rv_code_flush) and built again. */
+/* Both sized for what a decoded-block arena of RV_ARENA_SLOTS (rv_internal.h) tends to
+ * need, and in proportion for a larger one; when either fills up, everything decoded is
+ * dropped (rv_code_flush) and built again. */
 #define CODE_BYTES (128u << 10)
 #define MAX_BLOCKS 4096u
 /* Worst-case code per instruction (a load or store with its exit stub is the largest)
@@ -45,9 +48,9 @@ unsigned rv_jit_hot = RV_JIT_HOT;
 
 struct rv_jit {
 	u8 *code;
-	size_t used, limit;
+	size_t used, limit, size;
 	struct rv_jblock *blk;
-	u32 nblk;
+	u32 nblk, maxblk;
 };
 
 enum { RAX = 0, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15 };
@@ -938,20 +941,23 @@ static void emit_branch(struct build *b, const struct rv_insn *d, unsigned k, u1
 	patch(not_taken, e->p);
 }
 
-struct rv_jit *rv_jit_create(void)
+struct rv_jit *rv_jit_create(u32 slots)
 {
 	if (rv_jit_off || getenv("DUO_NOJIT"))
 		return NULL;
 	struct rv_jit *j = calloc(1, sizeof(*j));
 	if (!j)
 		return NULL;
-	j->blk = calloc(MAX_BLOCKS, sizeof(*j->blk));
-	j->code = mmap(NULL, CODE_BYTES, PROT_READ | PROT_WRITE | PROT_EXEC,
+	u32 scale = DUO_MAX(slots / 4096u, 1u); /* eighths of RV_ARENA_SLOTS */
+	j->size = DUO_ALIGN_UP((size_t)CODE_BYTES * scale / 8, 4096);
+	j->maxblk = MAX_BLOCKS * scale / 8;
+	j->blk = calloc(j->maxblk, sizeof(*j->blk));
+	j->code = mmap(NULL, j->size, PROT_READ | PROT_WRITE | PROT_EXEC,
 		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	j->limit = CODE_BYTES;
+	j->limit = j->size;
 	if (!j->blk || j->code == MAP_FAILED) {
 		if (j->code != MAP_FAILED)
-			munmap(j->code, CODE_BYTES);
+			munmap(j->code, j->size);
 		free(j->blk);
 		free(j);
 		return NULL;
@@ -963,7 +969,7 @@ void rv_jit_destroy(struct rv_jit *j)
 {
 	if (!j)
 		return;
-	munmap(j->code, CODE_BYTES);
+	munmap(j->code, j->size);
 	free(j->blk);
 	free(j);
 }
@@ -988,7 +994,7 @@ const u8 *rv_jit_code(const struct rv_jit *j)
 
 void rv_jit_limit(struct rv_jit *j, size_t bytes)
 {
-	j->limit = DUO_MIN(bytes, (size_t)CODE_BYTES);
+	j->limit = DUO_MIN(bytes, j->size);
 }
 
 /*
@@ -1006,7 +1012,7 @@ int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, unsigned n, bool
 	unsigned k;
 	n = DUO_MIN(n, RV_JIT_MAX);
 	size_t room = j->limit > j->used ? j->limit - j->used : 0;
-	if (j->nblk >= MAX_BLOCKS || room < FRAME_BYTES_MAX + RV_JIT_MIN * INSN_BYTES_MAX) {
+	if (j->nblk >= j->maxblk || room < FRAME_BYTES_MAX + RV_JIT_MIN * INSN_BYTES_MAX) {
 		*full = true;
 		return -1;
 	}
@@ -1087,7 +1093,7 @@ void rv_jit_limit(struct rv_jit *j, size_t bytes)
 {
 }
 
-struct rv_jit *rv_jit_create(void)
+struct rv_jit *rv_jit_create(u32 slots)
 {
 	return NULL;
 }

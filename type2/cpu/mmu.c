@@ -137,7 +137,7 @@ struct rv_tlb_entry *rv_tlb_lookup(struct rv_cpu *c, u64 va, enum rv_acc acc)
 	if (h) {
 		e->tag = page;
 		e->addend = (uintptr_t)h - (uintptr_t)page;
-		if (acc == RV_ACC_W && rv_cpage_find(st, pa >> RV_PAGE_SHIFT))
+		if (acc == RV_ACC_W && rv_cpage_find(st->code, pa >> RV_PAGE_SHIFT))
 			e->tag |= RV_TLB_CODE;
 	} else {
 		e->tag = page | RV_TLB_MMIO;

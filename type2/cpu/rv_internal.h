@@ -17,6 +17,7 @@
 #ifndef DUO_TYPE2_RV_INTERNAL_H
 #define DUO_TYPE2_RV_INTERNAL_H
 
+#include <pthread.h>
 #include <string.h>
 
 #include <duo/types.h>
@@ -63,11 +64,11 @@ enum rv_op { RV_OPS(RV_OP_ENUM) RV_NOPS };
  * current TLB view still maps the target's page to that block's physical page. `aux` is the AMO funct5, the CSR
  * funct3, or the FP rounding-mode field. `off` is the instruction's offset in its page
  * (up to 0x1002 for a block's END). An RV_OP_BLOCK instruction starts a translated run
- * (jit.h): `raw` is the run's id and `aux` the instruction's own op, the other fields
- * are its own instruction's. An RV_OP_HOT instruction marks a run the translator could
- * take: `aux` is its own op and `raw` counts its executions up to rv_jit_hot (bits 0..23;
- * bits 24.. are how many slots before it the run starts: FP instructions and branches
- * never carry the mark, bcache.c).
+ * (jit.h): `raw` is the run's id | RV_JIT_ID and `aux` the instruction's own op, the
+ * other fields are its own instruction's. An RV_OP_HOT instruction marks a run the
+ * translator could take: `aux` is its own op and `raw` counts its executions up to
+ * rv_jit_hot (bits 0..23; bits 24..29 are how many slots before it the run starts: FP
+ * instructions and branches never carry the mark, bcache.c).
  */
 struct rv_insn {
 	u8 op;
@@ -79,6 +80,8 @@ struct rv_insn {
 	u32 raw;
 };
 #define RV_TGT_NONE 0xffffffffU
+#define RV_JIT_ID 0x80000000U /* in an RV_OP_BLOCK's raw: never in an RV_OP_HOT count */
+#define RV_HOT_COUNT 0xffffffU
 
 /* rv_decode32/rv_decode16 - fill *d from an encoding; unknown ones become RV_OP_ILLEGAL. */
 void rv_decode32(u32 raw, struct rv_insn *d);
@@ -86,38 +89,60 @@ void rv_decode16(u16 raw, struct rv_insn *d);
 
 /* ---- decoded-block cache -------------------------------------------------------------
  *
- * Decoded code lives in one bump-allocated array of 16-byte slots per vCPU (the code
- * arena), as blocks: a header slot (struct rv_bhdr), then the instructions decoded from
- * one guest-physical address up to and including the first branch, jump or trap-like
- * instruction, or RV_BLOCK_MAX of them, or the end of the page; then, unless the last one
- * never falls through (jal, jalr, ecall, sret, ...), an RV_OP_END slot whose `off` is
- * where execution continues. Blocks never leave their page. Only code that runs is
- * decoded, 16 bytes per instruction plus one or two slots per block.
+ * Decoded code lives in one bump-allocated array of 16-byte slots per VM (the code
+ * arena, struct rv_code), shared by the VM's vCPUs, which mostly run the same kernel and
+ * the same programs: a block one vCPU decoded or translated serves them all. Blocks: a
+ * header slot (struct rv_bhdr), then the instructions decoded from one guest-physical
+ * address up to and including the first branch, jump or trap-like instruction, or
+ * RV_BLOCK_MAX of them, or the end of the page; then, unless the last one never falls
+ * through (jal, jalr, ecall, sret, ...), an RV_OP_END slot whose `off` is where execution
+ * continues. Blocks never leave their page. Only code that runs is decoded, 16 bytes per
+ * instruction plus one or two slots per block.
  *
  * Chaining: a direct branch, jal or END whose target lies in the same page keeps, once it
  * has been taken, the arena index of the target block's first instruction in `raw`
  * (RV_TGT_NONE before). A jalr keeps its last target's header index, in any page, and
- * checks it against the execute TLB entry each time (exec.c). Blocks die a page at a time (the page was written, or its page
- * record was evicted): their first instruction becomes RV_OP_STALE, which looks the pc up
- * again, and as links never leave a page, no live block links to a dead one. Blocks are
- * found by guest-physical pc through a set-associative hash of header indices, and per
- * page through a set-associative page directory (for stores into code and the TLB's
- * RV_TLB_CODE marks). When the arena or the translator's buffer is full, and on fence.i
- * or a remote code fence, everything is dropped at once (rv_code_flush) and decoded
- * again as it runs: memory is fixed by the sizes below. A block is the unit a faster
- * tier would translate whole; the interpreter only needs its first instruction's address.
+ * checks it against the execute TLB entry each time (exec.c). Blocks die a page at a time
+ * (the page was written, or its page record was evicted): their first instruction becomes
+ * RV_OP_STALE, which looks the pc up again, and as links never leave a page, no live block
+ * links to a dead one. Blocks are found by guest-physical pc through a set-associative
+ * hash of header indices, and per page through a set-associative page directory (for
+ * stores into code and the TLB's RV_TLB_CODE marks). When the arena or the translator's
+ * buffer is full, and on fence.i or a remote code fence, everything is dropped at once
+ * (rv_code_flush) and decoded again as it runs: memory is fixed by the sizes below. A
+ * block is the unit a faster tier would translate whole; the interpreter only needs its
+ * first instruction's address.
+ *
+ * Sharing between the vCPU threads (bcache.c has the details):
+ *  - A slot, once published, stays where it is until a flush: a vCPU may run a block
+ *    another one just killed (stale code is what RISC-V allows until fence.i).
+ *  - Building, killing and translating take the VM's code lock; lookups take no lock
+ *    (hash entries and links are single u32 stores of blocks already built).
+ *  - A flush happens only while no vCPU is inside rv_exec (rv_code_flush waits for the
+ *    others to finish their chunk; rv_code_enter holds them off meanwhile). A vCPU that
+ *    needs one from inside rv_exec (full arena, fence.i) leaves its chunk and flushes in
+ *    rv_cpu_run.
+ *  - Slots that change while others may run them: links and jalr predictions (`raw`, one
+ *    atomic store), RV_OP_STALE (`op`), and the RV_OP_HOT -> RV_OP_BLOCK transition
+ *    (`raw` counts by compare-exchange; a translated id carries RV_JIT_ID so a count can
+ *    never be mistaken for one).
  */
 #define RV_PAGE_SHIFT 12
 #define RV_PAGE_SIZE (1ULL << RV_PAGE_SHIFT)
 #define RV_PAGE_MASK (~(RV_PAGE_SIZE - 1))
-#define RV_ARENA_SLOTS 32768U /* 512 KiB of decoded code per vCPU: Linux's boot fits */
-#define RV_BLOCK_MAX 64U      /* instructions per block */
-#define RV_BHASH_SIZE 4096U   /* block-lookup hash entries (u32 each) */
-#define RV_BHASH_WAYS 4U      /* entries per bucket, newest first */
-#define RV_CPAGE_SETS 256U    /* page directory: sets x ways pages with live blocks */
-#define RV_CPAGE_WAYS 4U
+/* Arena slots: RV_ARENA_SLOTS (512 KiB: Linux's boot fits) plus RV_ARENA_SLOTS_PER_CPU for
+ * every further vCPU, at most RV_ARENA_SLOTS_MAX (rv_code_sizes). */
+#define RV_ARENA_SLOTS 32768U
+#define RV_ARENA_SLOTS_PER_CPU 16384U
+#define RV_ARENA_SLOTS_MAX 131072U
+#define RV_BLOCK_MAX 64U   /* instructions per block */
+#define RV_BHASH_WAYS 4U   /* hash entries per bucket, newest first; one entry per 8 slots */
+#define RV_CPAGE_WAYS 4U   /* page directory: sets x ways pages with live blocks */
 #define RV_NONE 0xffffffffU
-#define RV_BHASH(pa) ((((pa) >> 1) ^ ((pa) >> 11)) * RV_BHASH_WAYS & (RV_BHASH_SIZE - 1))
+static inline u32 rv_bhash(u64 pa, u32 mask)
+{
+	return (u32)(((pa >> 1) ^ (pa >> 11)) * RV_BHASH_WAYS) & mask;
+}
 
 /* A block's header slot. `pa` is the guest-physical address of its first instruction. */
 struct rv_bhdr {
@@ -164,17 +189,56 @@ struct rv_tlb_set {
 /* Permission views: U-mode, S-mode, S-mode with sstatus.SUM. MXR changes flush all. */
 enum { RV_TLBSET_U = 0, RV_TLBSET_S, RV_TLBSET_SUM, RV_NTLBSET };
 
+/* The decoded code of one VM, shared by its vCPUs (rv_code_get). */
+struct rv_code {
+	union rv_slot *arena; /* `slots` slots */
+	u32 slots;
+	u32 top;	      /* next free slot (under `lock`) */
+	u32 *bhash;	      /* bhash_mask + 1 header indices or RV_NONE */
+	u32 bhash_mask;
+	struct rv_cpage *cpages; /* cpage_sets * RV_CPAGE_WAYS */
+	u32 cpage_sets;
+	u8 *cpage_next;		 /* round-robin victim way per set */
+	struct rv_jit *jit;	 /* block translator, NULL when interpreting only */
+	u32 gen;		 /* bumped by every flush */
+	/* A run is translated after rv_jit_hot << hot_shift executions. Each time the
+	 * translator's buffer fills (and all code is dropped), hot_shift grows by one, up to
+	 * RV_HOT_SHIFT_MAX: code that keeps the buffer churning waits longer. */
+	u8 hot_shift;
+	pthread_mutex_t lock;	  /* building, killing, translating */
+	pthread_mutex_t flush_mu; /* one flusher at a time; the member list */
+	u32 flush_req;		  /* a flush waits for, or runs without, the vCPUs */
+	struct rv_state *member[PLAT_MAX_VCPUS];
+	u32 nmembers;
+	/* registry (bcache.c): one per struct vm */
+	const struct vm *vm;
+	u32 refs;
+	struct rv_code *next;
+	/* statistics, for tests and probes */
+	u64 flushes, builds;
+};
+
+/* Why a vCPU must flush before it goes on (rv_state.flush_why). */
+#define RV_FLUSH_FULL 1U  /* the arena is full */
+#define RV_FLUSH_JIT 2U	  /* the translator's buffer is full */
+#define RV_FLUSH_FENCE 4U /* fence.i */
+
 /* Everything the emulator keeps per vCPU beyond the architectural state. */
 struct rv_state {
 	struct rv_tlb_set tlb[RV_NTLBSET];
-	struct rv_tlb_set *cur;	      /* the view for the current privilege and SUM */
-	union rv_slot *arena;	      /* RV_ARENA_SLOTS: the decoded-block cache */
-	u32 arena_top;		      /* next free slot */
-	u32 code_gen;		      /* bumped by every rv_code_flush */
-	u32 *bhash;		      /* RV_BHASH_SIZE header indices or RV_NONE */
-	struct rv_cpage *cpages;      /* RV_CPAGE_SETS * RV_CPAGE_WAYS */
-	u8 cpage_next[RV_CPAGE_SETS]; /* round-robin victim way per set */
-	u64 code_pa;		      /* guest-physical page of the last rv_fetch_block */
+	struct rv_tlb_set *cur; /* the view for the current privilege and SUM */
+	struct rv_code *code;	/* the VM's decoded code */
+	/* copies of code's fixed fields, for the interpreter's fast paths */
+	union rv_slot *arena;
+	u32 *bhash;
+	u32 bhash_mask;
+	struct rv_jit *jit;
+	/* Inside rv_exec (holding slot pointers): a flush waits for it to clear. Written
+	 * by this vCPU's thread only; on its own cache line. */
+	u32 in_code __attribute__((aligned(64)));
+	u8 flush_why;  /* RV_FLUSH_*: flush in rv_cpu_run before going on */
+	u32 flush_gen; /* code->gen when it was found necessary */
+	u64 code_pa;   /* guest-physical page of the last rv_fetch_block */
 	/* An exception raised by a helper, taken by the interpreter. */
 	u64 exc_cause, exc_tval;
 	/* The interpreter must re-translate pc before the next instruction. */
@@ -182,14 +246,8 @@ struct rv_state {
 	u32 pauses; /* Zihintpause `pause` hints seen: spin-waits yield the host thread */
 	/* Leave the inner loop after this instruction (interrupts may be unmasked). */
 	bool irq_check;
-	u64 resv_val;	    /* what LR read: SC compare-exchanges against it */
-	u64 chunk_retired;  /* instructions of the running chunk not yet in c->instret */
-	struct rv_jit *jit; /* block translator, NULL when interpreting only */
-	bool jit_full;	    /* its buffer filled up: flush all code at the next chunk */
-	/* A run is translated after rv_jit_hot << hot_shift executions. Each time the
-	 * translator's buffer fills (and all code is dropped), hot_shift grows by one, up to
-	 * RV_HOT_SHIFT_MAX: code that keeps the buffer churning waits longer (cpu.c). */
-	u8 hot_shift;
+	u64 resv_val;	   /* what LR read: SC compare-exchanges against it */
+	u64 chunk_retired; /* instructions of the running chunk not yet in c->instret */
 };
 #define RV_HOT_SHIFT_MAX 6
 
@@ -282,22 +340,30 @@ void rv_tlb_flush_va(struct rv_cpu *c, u64 va);
 bool rv_load_slow(struct rv_cpu *c, u64 va, unsigned size, u64 *val);
 bool rv_store_slow(struct rv_cpu *c, u64 va, unsigned size, u64 val);
 /* rv_fetch_block - the first instruction of the decoded block at pc (translating for
- * execute, decoding on a miss, which may flush the whole cache first); st->code_pa gets
- * pc's guest-physical page. NULL = exception recorded. */
+ * execute, decoding on a miss); st->code_pa gets pc's guest-physical page. NULL = an
+ * exception recorded, or, with st->flush_why set, the arena is full: leave rv_exec. */
 const struct rv_insn *rv_fetch_block(struct rv_cpu *c, u64 pc);
-/* rv_bcache_init/free - allocate/free st's cache arrays (rv_code_flush empties them). */
-int rv_bcache_init(struct rv_state *st);
-void rv_bcache_free(struct rv_state *st);
-/* rv_cpage_find - the page-directory record of guest-physical page ppn, or NULL. */
-struct rv_cpage *rv_cpage_find(struct rv_state *st, u64 ppn);
+/* rv_code_join/leave - make st a user of vm's shared code (created by the first one,
+ * sized for vm->nvcpus vCPUs, freed with the last); join returns 0 or DUO_ENOMEM. */
+int rv_code_join(struct rv_state *st, const struct vm *vm);
+void rv_code_leave(struct rv_state *st);
+/* rv_code_enter/exit - around rv_exec: a flush waits while any vCPU is inside. */
+void rv_code_enter(struct rv_state *st);
+static inline void rv_code_exit(struct rv_state *st)
+{
+	__atomic_store_n(&st->in_code, 0, __ATOMIC_RELEASE);
+}
+/* rv_cpage_find - the page-directory record of guest-physical page ppn, or NULL. Takes
+ * no lock: an answer may be out of date by the time it is used. */
+struct rv_cpage *rv_cpage_find(struct rv_code *k, u64 ppn);
 /* rv_is_direct - a direct branch or jal: `raw` is its chained target. */
 bool rv_is_direct(u8 op);
 /* rv_find_block - the block at guest-physical pa if the hash has it: its first
- * instruction. A bucket is RV_BHASH_WAYS entries from RV_BHASH(pa), newest first. */
+ * instruction. A bucket is RV_BHASH_WAYS entries from rv_bhash(pa), newest first. */
 const struct rv_insn *rv_find_block_slow(struct rv_state *st, u64 pa);
 static inline const struct rv_insn *rv_find_block(struct rv_state *st, u64 pa)
 {
-	u32 h = st->bhash[RV_BHASH(pa)];
+	u32 h = __atomic_load_n(&st->bhash[rv_bhash(pa, st->bhash_mask)], __ATOMIC_ACQUIRE);
 	if (likely(h != RV_NONE && st->arena[h].h.pa == pa))
 		return &st->arena[h + 1].i;
 	return rv_find_block_slow(st, pa);
@@ -307,8 +373,11 @@ static inline const struct rv_insn *rv_find_block(struct rv_state *st, u64 pa)
 void rv_translate_hot(struct rv_state *st, struct rv_insn *ip);
 /* rv_fetch16 - one instruction halfword at va, for page-crossing instructions. */
 bool rv_fetch16(struct rv_cpu *c, u64 va, u16 *out);
-/* rv_code_flush - forget every decoded block and translated run (fence.i, reset, full). */
+/* rv_code_flush - forget every decoded block and translated run of the VM, now (reset),
+ * from outside rv_exec: waits until no other vCPU is inside. */
 void rv_code_flush(struct rv_cpu *c);
+/* rv_code_flush_if - the same, unless a flush happened since code->gen was `gen`. */
+void rv_code_flush_if(struct rv_cpu *c, u32 gen);
 /* rv_code_written - a store of `size` bytes at guest-physical pa hit a page that may
  * hold decoded code: kill every block of that page (setting st->refetch if there was
  * one). Returns true while the page still holds decoded code (never, today). */
