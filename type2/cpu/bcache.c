@@ -21,6 +21,8 @@
 
 /* ---- the VM's shared code: registry, sizes, flushing ----------------------------------- */
 
+u32 rv_code_slots;
+
 static pthread_mutex_t registry_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct rv_code *registry;
 
@@ -84,6 +86,8 @@ static struct rv_code *code_new(const struct vm *vm)
 		return NULL;
 	u64 slots = RV_ARENA_SLOTS + (u64)RV_ARENA_SLOTS_PER_CPU * (ncpus - 1);
 	k->slots = (u32)DUO_MIN(slots, (u64)RV_ARENA_SLOTS_MAX);
+	if (rv_code_slots)
+		k->slots = DUO_MAX(rv_code_slots, 2 * (RV_BLOCK_MAX + 2));
 	k->bhash_mask = pow2_at_least(k->slots / 8) - 1;
 	k->cpage_sets = pow2_at_least(k->slots / 32 / RV_CPAGE_WAYS);
 	k->vm = vm;

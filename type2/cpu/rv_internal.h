@@ -135,6 +135,8 @@ void rv_decode16(u16 raw, struct rv_insn *d);
 #define RV_ARENA_SLOTS 32768U
 #define RV_ARENA_SLOTS_PER_CPU 16384U
 #define RV_ARENA_SLOTS_MAX 131072U
+/* Tests: arena slots of VMs created from now on (0: the sizes above). */
+extern u32 rv_code_slots;
 #define RV_BLOCK_MAX 64U   /* instructions per block */
 #define RV_BHASH_WAYS 4U   /* hash entries per bucket, newest first; one entry per 8 slots */
 #define RV_CPAGE_WAYS 4U   /* page directory: sets x ways pages with live blocks */
