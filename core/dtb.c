@@ -20,7 +20,7 @@
  * and only extensions Linux 6.1 both parses and we provide: sstc because both backends
  * give the guest stimecmp.
  */
-#define DTB_RISCV_ISA "rv64imafdc_zicsr_zifencei_sstc"
+#define DTB_RISCV_ISA "rv64imafdc_zicsr_zifencei_zihintpause_sstc"
 #define DTB_MMU_TYPE "riscv,sv48"
 
 /* Phandles: the PLIC, then one per vCPU's local interrupt controller. */

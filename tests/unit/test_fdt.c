@@ -352,7 +352,7 @@ TEST(dtb_machine_tree_parses_with_dtc)
 		CHECK(has(n, ph));
 		CHECK(has(n, "status = \"okay\";"));
 		CHECK(has(n, "compatible = \"riscv\";"));
-		CHECK(has(n, "riscv,isa = \"rv64imafdc_zicsr_zifencei_sstc\";"));
+		CHECK(has(n, "riscv,isa = \"rv64imafdc_zicsr_zifencei_zihintpause_sstc\";"));
 		CHECK(has(n, "mmu-type = \"riscv,sv48\";"));
 		CHECK(has(n, "interrupt-controller {"));
 		CHECK(has(n, "compatible = \"riscv,cpu-intc\";"));

@@ -8,15 +8,17 @@
  * Guest memory: RAM is the vm's RAM (vm_gpa_ptr); every other address goes to the core's
  * MMIO bus (mmio_access); a miss there is an access fault in the guest.
  *
- * Behind it (type2/cpu/rv_internal.h has the map): an interpreter over a per-vCPU cache
- * of decoded blocks of guest code (fixed size, under 1 MiB per vCPU) with a software
- * TLB, plus, on x86-64 hosts, a block translator for hot runs of integer ALU
- * instructions (DUO_NOJIT=1 in the environment turns it off). rv_cpu_run checks fences, kicks and
- * interrupts every 2048 instructions.
+ * Behind it (type2/cpu/rv_internal.h has the map): an interpreter over a cache of
+ * decoded blocks of guest code with a software TLB per vCPU, plus, on x86-64 hosts, a
+ * block translator for hot runs (DUO_NOJIT=1 in the environment turns it off). The
+ * decoded code and its translations belong to the VM: all rv_cpus bound to the same
+ * struct vm share them (fixed size: 0.66 MiB for one vCPU, about 0.33 MiB more per
+ * further one). rv_cpu_run checks fences, kicks and interrupts every 2048 instructions.
  *
  * RULES FOR CALLERS (type2/host, type2/main.c):
  *  1. Sequence: rv_cpu_init once, rv_cpu_reset to (re)start the hart, then rv_cpu_run in
- *     a loop on that vCPU's own thread. rv_cpu_reset/run and every plain field (x[], pc,
+ *     a loop on that vCPU's own thread. rv_cpu_init and rv_cpu_destroy only while no
+ *     vCPU of that vm is inside rv_cpu_run (a lone vCPU's code cache takes no locks). rv_cpu_reset/run and every plain field (x[], pc,
  *     f[], CSRs, stimecmp, sip_sw) belong to that thread: touch them only between
  *     rv_cpu_run calls, from that thread (e.g. in the SBI handler after RV_EXIT_ECALL).
  *  2. From other threads use only rv_cpu_set_irq, rv_cpu_request_fence, and plain stores
