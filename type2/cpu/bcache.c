@@ -13,6 +13,7 @@
  * the translator's buffers (jit_x86.c), sized in proportion.
  */
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include <duo/err.h>
@@ -155,6 +156,15 @@ void rv_code_leave(struct rv_state *st)
 		}
 	pthread_mutex_unlock(&k->flush_mu);
 	if (--k->refs == 0) {
+		if (getenv("DUO_CODE_STATS")) /* a probe for people tuning the sizes above */
+			fprintf(stderr,
+				"duovisor: code cache of %u slots: %llu blocks built, %llu flushes "
+				"(arena full %llu, translator full %llu, fence.i %llu, remote "
+				"fence.i %llu, reset %llu), hot shift %u\n",
+				k->slots, (unsigned long long)k->builds, (unsigned long long)k->flushes,
+				(unsigned long long)k->flushes_by[0], (unsigned long long)k->flushes_by[1],
+				(unsigned long long)k->flushes_by[2], (unsigned long long)k->flushes_by[3],
+				(unsigned long long)k->flushes_by[4], k->hot_shift);
 		struct rv_code **pp = &registry;
 		while (*pp != k)
 			pp = &(*pp)->next;
@@ -183,13 +193,13 @@ void rv_code_enter(struct rv_state *st)
 }
 
 /*
- * The flush: raise flush_req (no vCPU enters rv_exec from then on), wait until every
+ * rv_code_flush_if - the flush: raise flush_req (no vCPU enters rv_exec from then on), wait until every
  * other member is out of rv_exec (each leaves within a chunk: nothing inside rv_exec
  * waits for a flush), clear, let them go. `why` RV_FLUSH_JIT: the translator's buffer
  * filled, so runs must get hotter before they are translated (see rv_code.hot_shift: a
  * guest's I/O path once flushed 1286 times in one disk benchmark, 21 times with this).
  */
-static void flush_if(struct rv_cpu *c, u32 gen, unsigned why)
+void rv_code_flush_if(struct rv_cpu *c, u32 gen, unsigned why)
 {
 	struct rv_state *st = rv_st(c);
 	struct rv_code *k = st->code;
@@ -208,6 +218,9 @@ static void flush_if(struct rv_cpu *c, u32 gen, unsigned why)
 			k->hot_shift++;
 		code_clear(k);
 		k->flushes++;
+		for (unsigned w = 0; w < RV_FLUSH_KINDS; w++)
+			if (why & (1U << w))
+				k->flushes_by[w]++;
 		pthread_mutex_unlock(&k->lock);
 		__atomic_store_n(&k->flush_req, 0, __ATOMIC_SEQ_CST);
 	}
@@ -215,19 +228,9 @@ static void flush_if(struct rv_cpu *c, u32 gen, unsigned why)
 	st->refetch = true;
 }
 
-void rv_code_flush_if(struct rv_cpu *c, u32 gen)
-{
-	struct rv_state *st = rv_st(c);
-	unsigned why = st->flush_why;
-	st->flush_why = 0;
-	flush_if(c, gen, why);
-}
-
 void rv_code_flush(struct rv_cpu *c)
 {
-	struct rv_state *st = rv_st(c);
-	st->flush_why = 0;
-	flush_if(c, __atomic_load_n(&st->code->gen, __ATOMIC_ACQUIRE), 0);
+	rv_code_flush_if(c, __atomic_load_n(&rv_st(c)->code->gen, __ATOMIC_ACQUIRE), RV_FLUSH_RESET);
 }
 
 /* ---- blocks -------------------------------------------------------------------------------- */

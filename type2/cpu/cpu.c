@@ -87,15 +87,19 @@ static bool take_interrupt(struct rv_cpu *c)
 static void do_fences(struct rv_cpu *c)
 {
 	struct rv_state *st = rv_st(c);
-	if (st->flush_why) /* the arena or the translator's buffer is full, or fence.i */
-		rv_code_flush_if(c, st->flush_gen);
+	if (st->flush_why) { /* the arena or the translator's buffer is full, or fence.i */
+		unsigned why = st->flush_why;
+		st->flush_why = 0;
+		rv_code_flush_if(c, st->flush_gen, why);
+	}
 	u32 f = __atomic_load_n(&c->fence_req, __ATOMIC_ACQUIRE);
 	if (!f)
 		return;
 	if (f & RV_FENCE_TLB)
 		rv_tlb_flush_all(c);
 	if (f & RV_FENCE_CODE)
-		rv_code_flush(c);
+		rv_code_flush_if(c, __atomic_load_n(&st->fence_gen, __ATOMIC_ACQUIRE),
+				 RV_FLUSH_REMOTE);
 	__atomic_and_fetch(&c->fence_req, ~f, __ATOMIC_RELEASE);
 }
 
@@ -145,6 +149,17 @@ void rv_cpu_set_irq(struct rv_cpu *c, unsigned irq, bool level)
 
 void rv_cpu_request_fence(struct rv_cpu *c, u32 what)
 {
+	if (what & RV_FENCE_CODE) {
+		/* Remember the newest code generation asked about: any flush after it will do
+		 * (the requester's stores came before this read, bcache.c). */
+		struct rv_state *st = rv_st(c);
+		u32 g = __atomic_load_n(&st->code->gen, __ATOMIC_SEQ_CST);
+		u32 cur = __atomic_load_n(&st->fence_gen, __ATOMIC_RELAXED);
+		while ((s32)(g - cur) > 0 &&
+		       !__atomic_compare_exchange_n(&st->fence_gen, &cur, g, false, __ATOMIC_SEQ_CST,
+						    __ATOMIC_RELAXED))
+			;
+	}
 	__atomic_or_fetch(&c->fence_req, what, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&c->kick, 1, __ATOMIC_RELEASE);
 }

@@ -191,7 +191,15 @@ struct rv_tlb_set {
 /* Permission views: U-mode, S-mode, S-mode with sstatus.SUM. MXR changes flush all. */
 enum { RV_TLBSET_U = 0, RV_TLBSET_S, RV_TLBSET_SUM, RV_NTLBSET };
 
-/* The decoded code of one VM, shared by its vCPUs (rv_code_get). */
+/* Why a vCPU must flush before it goes on (rv_state.flush_why). */
+#define RV_FLUSH_FULL 1U  /* the arena is full */
+#define RV_FLUSH_JIT 2U	  /* the translator's buffer is full */
+#define RV_FLUSH_FENCE 4U /* fence.i */
+#define RV_FLUSH_REMOTE 8U /* a remote fence.i (RV_FENCE_CODE) */
+#define RV_FLUSH_RESET 16U /* rv_cpu_reset */
+#define RV_FLUSH_KINDS 5
+
+/* The decoded code of one VM, shared by its vCPUs (rv_code_join). */
 struct rv_code {
 	union rv_slot *arena; /* `slots` slots */
 	u32 slots;
@@ -217,13 +225,9 @@ struct rv_code {
 	u32 refs;
 	struct rv_code *next;
 	/* statistics, for tests and probes */
-	u64 flushes, builds;
+	u64 flushes, builds, flushes_by[RV_FLUSH_KINDS];
 };
 
-/* Why a vCPU must flush before it goes on (rv_state.flush_why). */
-#define RV_FLUSH_FULL 1U  /* the arena is full */
-#define RV_FLUSH_JIT 2U	  /* the translator's buffer is full */
-#define RV_FLUSH_FENCE 4U /* fence.i */
 
 /* Everything the emulator keeps per vCPU beyond the architectural state. */
 struct rv_state {
@@ -240,6 +244,9 @@ struct rv_state {
 	u32 in_code __attribute__((aligned(64)));
 	u8 flush_why;  /* RV_FLUSH_*: flush in rv_cpu_run before going on */
 	u32 flush_gen; /* code->gen when it was found necessary */
+	/* code->gen when the newest remote fence.i was asked for (rv_cpu_request_fence): a
+	 * flush since then answers it, so a fence.i sent to every hart flushes once. */
+	u32 fence_gen;
 	u64 code_pa;   /* guest-physical page of the last rv_fetch_block */
 	/* An exception raised by a helper, taken by the interpreter. */
 	u64 exc_cause, exc_tval;
@@ -375,11 +382,12 @@ static inline const struct rv_insn *rv_find_block(struct rv_state *st, u64 pa)
 void rv_translate_hot(struct rv_state *st, struct rv_insn *ip);
 /* rv_fetch16 - one instruction halfword at va, for page-crossing instructions. */
 bool rv_fetch16(struct rv_cpu *c, u64 va, u16 *out);
-/* rv_code_flush - forget every decoded block and translated run of the VM, now (reset),
- * from outside rv_exec: waits until no other vCPU is inside. */
+/* rv_code_flush_if - forget every decoded block and translated run of the VM, unless a
+ * flush happened since code->gen was `gen`; `why` is RV_FLUSH_* (statistics; JIT also
+ * raises hot_shift). From outside rv_exec: waits until no other vCPU is inside. */
+void rv_code_flush_if(struct rv_cpu *c, u32 gen, unsigned why);
+/* rv_code_flush - flush now (rv_cpu_reset). */
 void rv_code_flush(struct rv_cpu *c);
-/* rv_code_flush_if - the same, unless a flush happened since code->gen was `gen`. */
-void rv_code_flush_if(struct rv_cpu *c, u32 gen);
 /* rv_code_written - a store of `size` bytes at guest-physical pa hit a page that may
  * hold decoded code: kill every block of that page (setting st->refetch if there was
  * one). Returns true while the page still holds decoded code (never, today). */
