@@ -63,7 +63,8 @@ static void run_shared(u32 slots, unsigned hot)
 	struct rv_code *k = rv_st(cpus[0])->code;
 	for (u32 i = 1; i < NHARTS; i++)
 		CHECK(rv_st(cpus[i])->code == k); /* one cache for the VM */
-	tm_load(m, PLAT_RAM_BASE, cpu_blob_smc_smp, (size_t)(cpu_blob_smc_smp_end - cpu_blob_smc_smp));
+	tm_load(m, PLAT_RAM_BASE, cpu_blob_smc_smp,
+		(size_t)(cpu_blob_smc_smp_end - cpu_blob_smc_smp));
 	struct hart_arg a[NHARTS];
 	pthread_t t[NHARTS];
 	for (u32 i = 0; i < NHARTS; i++) {

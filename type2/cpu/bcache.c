@@ -193,9 +193,9 @@ void rv_code_enter(struct rv_state *st)
 }
 
 /*
- * rv_code_flush_if - the flush: raise flush_req (no vCPU enters rv_exec from then on), wait until every
- * other member is out of rv_exec (each leaves within a chunk: nothing inside rv_exec
- * waits for a flush), clear, let them go. `why` RV_FLUSH_JIT: the translator's buffer
+ * rv_code_flush_if - the flush: raise flush_req (no vCPU enters rv_exec from then on),
+ * wait until every other member is out of rv_exec (each leaves within a chunk: nothing
+ * inside rv_exec waits for a flush), clear, let them go. `why` RV_FLUSH_JIT: the translator's buffer
  * filled, so runs must get hotter before they are translated (see rv_code.hot_shift: a
  * guest's I/O path once flushed 1286 times in one disk benchmark, 21 times with this).
  */

@@ -156,8 +156,8 @@ void rv_cpu_request_fence(struct rv_cpu *c, u32 what)
 		u32 g = __atomic_load_n(&st->code->gen, __ATOMIC_SEQ_CST);
 		u32 cur = __atomic_load_n(&st->fence_gen, __ATOMIC_RELAXED);
 		while ((s32)(g - cur) > 0 &&
-		       !__atomic_compare_exchange_n(&st->fence_gen, &cur, g, false, __ATOMIC_SEQ_CST,
-						    __ATOMIC_RELAXED))
+		       !__atomic_compare_exchange_n(&st->fence_gen, &cur, g, false,
+						    __ATOMIC_SEQ_CST, __ATOMIC_RELAXED))
 			;
 	}
 	__atomic_or_fetch(&c->fence_req, what, __ATOMIC_SEQ_CST);
