@@ -36,8 +36,12 @@ $(B)/fuzz/fuzz_%: $(B)/fuzz/obj/tests/fuzz/fuzz_%.o $(FUZZ_LIB_OBJ)
 $(B)/fuzz/fuzz_config: $(B)/fuzz/obj/tools/config/config.o
 $(B)/fuzz/fuzz_config: FUZZ_LIBS := -l:libjansson.a
 
-.PHONY: fuzz fuzz-build
+.PHONY: fuzz fuzz-build fuzz-list
 fuzz-build: $(FUZZ_BINS)
+
+# fuzz-list: the target names (tests/fuzz/run.sh reads them from here).
+fuzz-list:
+	@echo $(FUZZ_ALL_TARGETS)
 
 fuzz: fuzz-build
 	@for t in $(FUZZ_TARGETS); do \

@@ -10,7 +10,7 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
 B=${B:-build}
 T=${FUZZ_SMOKE_TIME:-10}
-TARGETS="virtq virtio_mmio sbi config loader"
+TARGETS=$(make -s --no-print-directory fuzz-list) # the list lives in tests/fuzz/fuzz.mk
 pass=0 fail=0 skip=0
 
 if ! command -v clang >/dev/null 2>&1; then
