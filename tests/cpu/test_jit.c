@@ -272,10 +272,13 @@ static void differential(size_t code_limit)
 		unsigned nregs = (unsigned)(iter % 3 == 0 ? 12 : 5);
 		unsigned n = 1 + (unsigned)(rnd(&s) % 40);
 		/* shapes: a straight run; a loop of cnt passes (x28 counts down, bne back to
-		 * the body's first instruction); a run ending in a branch over one instruction */
-		unsigned shape = (unsigned)(rnd(&s) % 3), cnt = 1 + (unsigned)(rnd(&s) % 40);
+		 * the body's first instruction); a run ending in a branch over one instruction;
+		 * runs with such branches inside (one translated run goes on through the blocks
+		 * that follow a branch not taken), straight and as a loop's body */
+		unsigned shape = (unsigned)(rnd(&s) % 5), cnt = 1 + (unsigned)(rnd(&s) % 40);
+		static const u8 f3[] = { 0, 1, 4, 5, 6, 7 };
 		u32 insn;
-		if (shape == 1) {
+		if (shape == 1 || shape == 4) {
 			insn = I(cnt, 0, 0, 28, 0x13); /* addi x28, x0, cnt */
 			memcpy(code + len, &insn, 4);
 			len += 4;
@@ -283,11 +286,22 @@ static void differential(size_t code_limit)
 		size_t body = len;
 		for (unsigned k = 0; k < n && len + 16 <= sizeof(code) - 16; k++) {
 			unsigned l;
+			if (shape >= 3 && k > 0 && rnd(&s) % 5 == 0) {
+				unsigned a = (unsigned)(rnd(&s) % (nregs + 1)),
+					 b = (unsigned)(rnd(&s) % 3);
+				insn = B(8, b, a, f3[rnd(&s) % 6]);
+				memcpy(code + len, &insn, 4);
+				len += 4;
+				insn = I(1, 1, 0, 1, 0x13); /* addi ra, ra, 1: skipped when taken */
+				memcpy(code + len, &insn, 4);
+				len += 4;
+				continue;
+			}
 			insn = random_insn(&s, nregs, &l);
 			memcpy(code + len, &insn, l);
 			len += l;
 		}
-		if (shape == 1) {
+		if (shape == 1 || shape == 4) {
 			insn = I(-1, 28, 0, 28, 0x13); /* addi x28, x28, -1 */
 			memcpy(code + len, &insn, 4);
 			len += 4;
@@ -295,7 +309,6 @@ static void differential(size_t code_limit)
 			memcpy(code + len, &insn, 4);
 			len += 4;
 		} else if (shape == 2) {
-			static const u8 f3[] = { 0, 1, 4, 5, 6, 7 };
 			unsigned a = (unsigned)(rnd(&s) % (nregs + 1)), b = (unsigned)(rnd(&s) % 3);
 			insn = B(8, b, a, f3[rnd(&s) % 6]);
 			memcpy(code + len, &insn, 4);

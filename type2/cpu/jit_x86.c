@@ -1,9 +1,10 @@
 /*
  * jit_x86.c - the emulator's block translator for x86-64 hosts (see jit.h). A block is
- * a run of instructions inside one decoded block: integer ALU instructions (RV64I/M,
- * LUI/AUIPC, a few Zba/Zbb ops), loads and stores, FP loads and stores, double-precision
- * add/sub/mul/div and fused multiply-adds in round-to-nearest (host SSE/FMA3, see
- * "floating point" below), and a final conditional branch.
+ * a run of instructions from one decoded block on (through branches not taken, into the
+ * blocks that follow in the page): integer ALU instructions (RV64I/M, LUI/AUIPC, a few
+ * Zba/Zbb ops), loads and stores, FP loads and stores, double-precision add/sub/mul/div
+ * and fused multiply-adds in round-to-nearest (host SSE/FMA3, see "floating point"
+ * below), and conditional branches.
  *
  * Guest registers the block uses live in up to ten host registers (rsi, r8-r11, rbx,
  * rbp, r12-r14), all loaded on entry; r15 holds the instruction budget; rax, rcx and rdx
@@ -16,7 +17,9 @@
  * the block before that instruction, which the interpreter then executes (faults, A/D
  * bits and code invalidation included), so exceptions stay precise. A branch back to the
  * block's own first instruction loops inside the block while the budget holds one more
- * whole pass; any other taken branch leaves before the branch (the interpreter takes it).
+ * whole pass; any other taken branch leaves after the branch (the interpreter follows
+ * it); one not taken goes on with the next instruction, which may be in the decoded
+ * block that follows (jit.h: a run may span the blocks of a page).
  *
  * Code goes into one executable buffer per VM, shared by its vCPUs like the decoded
  * blocks (rv_internal.h), bump-allocated under the VM's code lock; the code takes the
@@ -43,7 +46,7 @@ unsigned rv_jit_hot = RV_JIT_HOT;
 #define MAX_BLOCKS 4096u
 /* Worst-case code per instruction (a load or store with its exit stub is the largest)
  * and per block (prologue, register loads, epilogue, stores). */
-#define INSN_BYTES_MAX 128u
+#define INSN_BYTES_MAX 144u
 #define FRAME_BYTES_MAX 352u
 
 struct rv_jit {
@@ -163,6 +166,14 @@ static void movi(struct emit *e, int dst, s64 imm)
 	b1(e, 0xb8 + (dst & 7));
 	b4(e, (u32)imm);
 	b4(e, (u32)((u64)imm >> 32));
+}
+
+/* mov r32, imm32 (B8+r): zero-extends */
+static void movi32(struct emit *e, int dst, u32 imm)
+{
+	rex(e, false, 0, dst);
+	b1(e, 0xb8 + (dst & 7));
+	b4(e, imm);
 }
 
 /* C1 /digit ib and D3 /digit (by cl): 4 shl, 5 shr, 7 sar */
@@ -444,7 +455,8 @@ static int H(const struct rcache *rc, unsigned g)
 /* One block being built: where its exits jump, to be patched at the end. */
 struct fixup {
 	u8 *rel;
-	unsigned k; /* leave to the interpreter at slot k */
+	unsigned k; /* leave to the interpreter at run position k */
+	bool taken; /* k is a branch, taken (executed) */
 };
 
 struct build {
@@ -452,13 +464,14 @@ struct build {
 	struct rcache rc;
 	struct fixup fix[2 * RV_JIT_MAX + 2]; /* FP: guard 2, mul/div 2 each */
 	unsigned nfix;
+	unsigned n;	  /* positions in the run */
 	bool fs_dirtied; /* an earlier FP write of the block sets sstatus.FS = Dirty */
 };
 
 /* jcc to "leave at slot k" (patched to a stub that sets k). */
 static void exit_if(struct build *b, u32 cc, unsigned k)
 {
-	b->fix[b->nfix++] = (struct fixup){ jcc(&b->e, cc), k };
+	b->fix[b->nfix++] = (struct fixup){ jcc(&b->e, cc), k, false };
 }
 
 /* rcx = the host address of a `size`-byte access at [A + imm] of type acc, or leave at
@@ -914,11 +927,12 @@ static void translate(struct build *b, const struct rv_insn *d, unsigned k)
 	}
 }
 
-/* The block's last instruction, a conditional branch at slot k = n - 1. Not taken: leave
- * at slot n (the decoded block's END). Taken back to the block's own first instruction
- * (a loop): count the pass and go round again while the budget allows a whole pass,
- * else leave at slot 0. Taken elsewhere: leave with slot n + 1 (counted one too many),
- * which tells the interpreter to follow the branch without evaluating it again. */
+/* A conditional branch at run position k. Not taken: go on with position k + 1 (or, at
+ * the run's end, leave there: the decoded block's END). Taken back to the run's own first
+ * instruction (a loop): count the pass and go round again while the budget allows a
+ * whole run, else leave at position 0. Taken elsewhere: leave with the branch's slot
+ * marked RV_JIT_TAKEN, counted, and the interpreter follows it without evaluating it
+ * again. */
 static void emit_branch(struct build *b, const struct rv_insn *d, unsigned k, u16 first_off,
 			const u8 *top)
 {
@@ -929,14 +943,12 @@ static void emit_branch(struct build *b, const struct rv_insn *d, unsigned k, u1
 	u8 *not_taken = jcc(e, c ^ 1);
 	if ((s32)d->off + d->imm == (s32)first_off) {
 		ri(e, true, 5, LEFT, (s32)(k + 1));
-		ri(e, true, 7, LEFT, (s32)(k + 1));
+		ri(e, true, 7, LEFT, (s32)b->n);
 		u8 *again = jcc(e, 0xd); /* jge top */
 		patch(again, top);
-		rr(e, false, 0x31, RDX, RDX);
-		b->fix[b->nfix++] = (struct fixup){ jmp(e), ~0U }; /* to the epilogue */
+		b->fix[b->nfix++] = (struct fixup){ jmp(e), 0, false };
 	} else {
-		/* taken and counted: report slot k + 2, one past the block's END (jit.h) */
-		b->fix[b->nfix++] = (struct fixup){ jmp(e), k + 2 };
+		b->fix[b->nfix++] = (struct fixup){ jmp(e), k, true };
 	}
 	patch(not_taken, e->p);
 }
@@ -1003,10 +1015,11 @@ void rv_jit_limit(struct rv_jit *j, size_t bytes)
  * the block uses, keeps the page and the TLB view in a two-slot frame and the budget in
  * r15, then loads every guest register the block uses (so any exit may store every one
  * the block writes). The body runs the instructions; each exit jumps to a stub that puts
- * its slot in edx, then to the epilogue, which stores the written registers and returns
- * { budget - slot, slot }.
+ * the instructions it executed in edx and the arena slot to go on with in ecx, then to
+ * the epilogue, which stores the written registers and returns { budget - edx, ecx }.
  */
-int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, unsigned n, bool *full)
+int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, const u32 *idx, unsigned n,
+		 bool *full)
 {
 	struct build *b = &(struct build){ 0 };
 	unsigned k;
@@ -1024,6 +1037,7 @@ int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, unsigned n, bool
 	n = k;
 	if (n < RV_JIT_MIN)
 		return -1;
+	b->n = n;
 	struct emit *e = &b->e;
 	e->p = j->code + j->used;
 	u8 *start = e->p;
@@ -1050,33 +1064,33 @@ int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, unsigned n, bool
 		else
 			translate(b, &slots[k], k);
 	}
-	movi(e, RDX, n);
+	movi32(e, RDX, n);
+	movi32(e, RCX, idx[n]);
 	u8 *epi = e->p;
 	for (unsigned g = 1; g < 32; g++)
 		if (b->rc.host[g] >= 0 && b->rc.dirty[g])
 			stg(e, pool[b->rc.host[g]], g);
 	mov64(e, RAX, LEFT);
 	rr(e, true, 0x29, RAX, RDX);
+	mov32(e, RDX, RCX);
 	ri(e, true, 0, RSP, 16);
 	for (int i = b->rc.used - 1; i >= 0; i--)
 		if (callee_saved(pool[i]))
 			pop(e, pool[i]);
 	pop(e, LEFT);
 	b1(e, 0xc3); /* ret */
-	/* exit stubs, one per slot */
-	u8 *stub[RV_JIT_MAX + 2] = { 0 };
+	/* exit stubs, one per position left before and one per branch taken */
+	u8 *stub[2][RV_JIT_MAX] = { { 0 } };
 	for (unsigned f = 0; f < b->nfix; f++) {
 		unsigned s = b->fix[f].k;
-		if (s == ~0U) {
-			patch(b->fix[f].rel, epi);
-			continue;
-		}
-		if (!stub[s]) {
-			stub[s] = e->p;
-			movi(e, RDX, s);
+		bool t = b->fix[f].taken;
+		if (!stub[t][s]) {
+			stub[t][s] = e->p;
+			movi32(e, RDX, t ? s + 1 : s);
+			movi32(e, RCX, t ? idx[s] | RV_JIT_TAKEN : idx[s]);
 			patch(jmp(e), epi);
 		}
-		patch(b->fix[f].rel, stub[s]);
+		patch(b->fix[f].rel, stub[t][s]);
 	}
 	if ((size_t)(e->p - start) > FRAME_BYTES_MAX + n * INSN_BYTES_MAX)
 		abort(); /* the bounds above are wrong: the buffer may have overflowed */
@@ -1121,7 +1135,8 @@ const struct rv_jblock *rv_jit_block(const struct rv_jit *j, u32 id)
 	return NULL;
 }
 
-int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, unsigned n, bool *full)
+int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, const u32 *idx, unsigned n,
+		 bool *full)
 {
 	return -1;
 }
