@@ -102,7 +102,7 @@ static struct rv_code *code_new(const struct vm *vm)
 		code_free(k);
 		return NULL;
 	}
-	k->jit = rv_jit_create(k->slots);
+	k->jit = rv_jit_create(k->arena, k->slots);
 	code_clear(k);
 	return k;
 }

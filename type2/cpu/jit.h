@@ -38,10 +38,12 @@ extern bool rv_jit_off;
  * code they run only once or twice. */
 extern unsigned rv_jit_hot;
 
-/* rv_jit_create - a translator for a decoded-block arena of `slots` slots (its buffers
- * are sized in proportion), or NULL (no JIT on this host, DUO_NOJIT set, rv_jit_off, or
- * no executable memory): the interpreter then runs everything. */
-struct rv_jit *rv_jit_create(u32 slots);
+union rv_slot;
+/* rv_jit_create - a translator for the decoded-block arena `arena` of `slots` slots (its
+ * buffers are sized in proportion; its code reads the links there to go from one
+ * translated run to the next), or NULL (no JIT on this host, DUO_NOJIT set, rv_jit_off,
+ * or no executable memory): the interpreter then runs everything. */
+struct rv_jit *rv_jit_create(const union rv_slot *arena, u32 slots);
 void rv_jit_destroy(struct rv_jit *j);
 
 /* rv_jit_can - d is an instruction the translator handles. */

@@ -17,9 +17,11 @@
  * the block before that instruction, which the interpreter then executes (faults, A/D
  * bits and code invalidation included), so exceptions stay precise. A branch back to the
  * block's own first instruction loops inside the block while the budget holds one more
- * whole pass; any other taken branch leaves after the branch (the interpreter follows
- * it); one not taken goes on with the next instruction, which may be in the decoded
- * block that follows (jit.h: a run may span the blocks of a page).
+ * whole pass; any other taken branch leaves after the branch, into the translated run
+ * at its target if there is one (emit_chain), else to the interpreter, which follows it;
+ * one not taken goes on with the next instruction, which may be in the decoded block
+ * that follows (jit.h: a run may span the blocks of a page). A run that ends at its
+ * block's END goes on into the next translated run the same way.
  *
  * Code goes into one executable buffer per VM, shared by its vCPUs like the decoded
  * blocks (rv_internal.h), bump-allocated under the VM's code lock; the code takes the
@@ -47,9 +49,10 @@ unsigned rv_jit_hot = RV_JIT_HOT;
 /* Worst-case code per instruction (a load or store with its exit stub is the largest)
  * and per block (prologue, register loads, epilogue, stores). */
 #define INSN_BYTES_MAX 144u
-#define FRAME_BYTES_MAX 352u
+#define FRAME_BYTES_MAX 512u
 
 struct rv_jit {
+	const union rv_slot *arena; /* the decoded blocks (chained exits read links there) */
 	u8 *code;
 	size_t used, limit, size;
 	struct rv_jblock *blk;
@@ -61,6 +64,7 @@ enum { RAX = 0, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R
 static const u8 pool[] = { RSI, R8, R9, R10, R11, RBX, RBP, R12, R13, R14 };
 #define NPOOL ((int)sizeof(pool))
 #define LEFT R15     /* instructions the block may still execute */
+/* Above the callee-saved registers the block pushes (b->saved of them): */
 #define FRAME_PAGE 0 /* [rsp + 0]: the page's virtual address */
 #define FRAME_TLB 8  /* [rsp + 8]: the current TLB view */
 #define TLB_ENTRY ((s32)sizeof(struct rv_tlb_entry))
@@ -465,6 +469,7 @@ struct build {
 	struct fixup fix[2 * RV_JIT_MAX + 2]; /* FP: guard 2, mul/div 2 each */
 	unsigned nfix;
 	unsigned n;	  /* positions in the run */
+	int saved;	  /* callee-saved registers pushed after the frame */
 	bool fs_dirtied; /* an earlier FP write of the block sets sstatus.FS = Dirty */
 };
 
@@ -489,7 +494,7 @@ static void tlb_hit(struct build *b, int A, s32 imm, unsigned size, enum rv_acc 
 	modrm(e, RDX, RDX);
 	_Static_assert(RV_TLB_SIZE == 256 && sizeof(struct rv_tlb_entry) == 24, "index math");
 	memop(e, true, false, 0x8d, RDX, RDX, RDX, 1, 0);	     /* lea rdx, [rdx + rdx*2] */
-	memop(e, true, false, 0x8b, RAX, RSP, -1, 0, FRAME_TLB);     /* mov rax, [rsp + tlb] */
+	memop(e, true, false, 0x8b, RAX, RSP, -1, 0, b->saved * 8 + FRAME_TLB); /* the view */
 	memop(e, true, false, 0x8d, RAX, RAX, RDX, 3, TLB_ACC(acc)); /* lea rax, [rax+rdx*8+] */
 	memop(e, true, false, 0x8d, RDX, RCX, -1, 0, (s32)size - 1); /* last byte */
 	ri(e, true, 4, RDX, (s32)RV_PAGE_MASK);
@@ -783,7 +788,7 @@ static void translate(struct build *b, const struct rv_insn *d, unsigned k)
 		return;
 	case RV_OP_AUIPC:
 		movi(e, RCX, (s64)d->off + imm);
-		memop(e, true, false, 0x03, RCX, RSP, -1, 0, FRAME_PAGE);
+		memop(e, true, false, 0x03, RCX, RSP, -1, 0, b->saved * 8 + FRAME_PAGE);
 		mov64(e, D, RCX);
 		return;
 	case RV_OP_ADDI:
@@ -953,13 +958,14 @@ static void emit_branch(struct build *b, const struct rv_insn *d, unsigned k, u1
 	patch(not_taken, e->p);
 }
 
-struct rv_jit *rv_jit_create(u32 slots)
+struct rv_jit *rv_jit_create(const union rv_slot *arena, u32 slots)
 {
 	if (rv_jit_off || getenv("DUO_NOJIT"))
 		return NULL;
 	struct rv_jit *j = calloc(1, sizeof(*j));
 	if (!j)
 		return NULL;
+	j->arena = arena;
 	u32 scale = DUO_MAX(slots / 4096u, 1u); /* eighths of RV_ARENA_SLOTS */
 	j->size = DUO_ALIGN_UP((size_t)CODE_BYTES * scale / 8, 4096);
 	j->maxblk = MAX_BLOCKS * scale / 8;
@@ -1009,14 +1015,79 @@ void rv_jit_limit(struct rv_jit *j, size_t bytes)
 	j->limit = DUO_MIN(bytes, j->size);
 }
 
+/* push r15; push rcx; push rsi; mov r15, rdx */
+#define PROLOGUE_BYTES 7
+
+/* Leaving the block's body (edx: instructions executed, ecx: the slot to go on with):
+ * store the guest registers it wrote, count the budget down, pop the callee-saved
+ * registers; `chain`: the copy before emit_chain. */
+static void emit_exit(struct build *b, bool chain)
+{
+	struct emit *e = &b->e;
+	for (unsigned g = 1; g < 32; g++)
+		if (b->rc.host[g] >= 0 && b->rc.dirty[g])
+			stg(e, pool[b->rc.host[g]], g);
+	rr(e, true, 0x29, LEFT, RDX);
+	for (int i = b->rc.used - 1; i >= 0; i--)
+		if (callee_saved(pool[i]))
+			pop(e, pool[i]);
+}
+
+/*
+ * Chaining, after a taken branch or at an END (ecx: its slot, RV_JIT_TAKEN for a
+ * branch; r15: the budget left, the frame as after the prologue): when the interpreter
+ * would next enter a translated run - the block the slot links to (in the same page) is
+ * an RV_OP_BLOCK and the budget holds that run - jump into its body, past its prologue,
+ * instead of returning. Every chained block executed at least its first instruction
+ * (n >= RV_JIT_MIN), so the budget bounds how far it goes. Falls through (rax and rdx
+ * clobbered, ecx kept) when it does not chain.
+ */
+static void emit_chain(struct build *b, const struct rv_jit *j)
+{
+	struct emit *e = &b->e;
+	const s32 op = (s32)offsetof(struct rv_insn, op), raw = (s32)offsetof(struct rv_insn, raw);
+	_Static_assert(sizeof(union rv_slot) == 16, "slot index math");
+	mov32(e, RAX, RCX);
+	ri(e, false, 4, RAX, (s32)~RV_JIT_TAKEN);
+	shi(e, true, 4, RAX, 4);
+	movi(e, RDX, (s64)(uintptr_t)j->arena);
+	memop(e, false, false, 0x8b, RAX, RDX, RAX, 0, raw); /* eax = link: [rdx + rax + raw] */
+	ri(e, false, 7, RAX, -1);			      /* RV_TGT_NONE */
+	u8 *none = jcc(e, 0x4);
+	shi(e, true, 4, RAX, 4);
+	rr(e, true, 0x01, RAX, RDX); /* rax = the block's first slot */
+	memop(e, false, false, 0x80, 7, RAX, -1, 0, op); /* cmp byte [rax + op], BLOCK */
+	b1(e, RV_OP_BLOCK);
+	u8 *none2 = jcc(e, 0x5);
+	memop(e, false, false, 0x8b, RAX, RAX, -1, 0, raw);
+	ri(e, false, 4, RAX, (s32)~RV_JIT_ID);
+	_Static_assert(sizeof(struct rv_jblock) == 8 && offsetof(struct rv_jblock, n) == 4,
+		       "block table math");
+	movi(e, RDX, (s64)(uintptr_t)j->blk);
+	memop(e, true, false, 0x8d, RAX, RDX, RAX, 3, 0); /* lea rax, [rdx + rax*8] */
+	memop(e, false, false, 0x8b, RDX, RAX, -1, 0, 4); /* mov edx, [rax + n] */
+	rr(e, true, 0x39, LEFT, RDX);			   /* cmp r15, rdx */
+	u8 *none3 = jcc(e, 0xc);			   /* jl */
+	memop(e, false, false, 0x8b, RAX, RAX, -1, 0, 0);  /* mov eax, [rax + code] */
+	movi(e, RDX, (s64)(uintptr_t)(j->code + PROLOGUE_BYTES));
+	rr(e, true, 0x01, RAX, RDX);
+	b1(e, 0xff); /* jmp rax */
+	modrm(e, 4, RAX);
+	patch(none, e->p);
+	patch(none2, e->p);
+	patch(none3, e->p);
+}
+
 /*
  * Code shape: rv_jit_call's arguments arrive in rdi (guest registers), rsi (page), rdx
- * (budget) and rcx (TLB view). The prologue saves r15 and the callee-saved pool registers
- * the block uses, keeps the page and the TLB view in a two-slot frame and the budget in
- * r15, then loads every guest register the block uses (so any exit may store every one
- * the block writes). The body runs the instructions; each exit jumps to a stub that puts
- * the instructions it executed in edx and the arena slot to go on with in ecx, then to
- * the epilogue, which stores the written registers and returns { budget - edx, ecx }.
+ * (budget) and rcx (TLB view). The prologue, the same in every block, saves r15, keeps
+ * the page and the TLB view in a two-slot frame and the budget in r15; the body then
+ * saves the callee-saved pool registers the block uses and loads every guest register it
+ * uses (so any exit may store every one the block writes), and runs the instructions;
+ * each exit jumps to a stub that puts the instructions it executed in edx and the arena
+ * slot to go on with in ecx, then to an epilogue, which stores the written registers,
+ * counts the budget down and restores the saved ones; then either into the next run's
+ * body (emit_chain: after a taken branch and at an END) or back with { budget, ecx }.
  */
 int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, const u32 *idx, unsigned n,
 		 bool *full)
@@ -1041,14 +1112,18 @@ int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, const u32 *idx, 
 	struct emit *e = &b->e;
 	e->p = j->code + j->used;
 	u8 *start = e->p;
-	/* prologue */
+	/* prologue: the frame every block has; a chained exit enters the next block after it */
 	push(e, LEFT);
-	for (int i = 0; i < b->rc.used; i++)
-		if (callee_saved(pool[i]))
-			push(e, pool[i]);
 	push(e, RCX);
 	push(e, RSI);
 	mov64(e, LEFT, RDX);
+	if (e->p - start != PROLOGUE_BYTES)
+		abort();
+	for (int i = 0; i < b->rc.used; i++)
+		if (callee_saved(pool[i])) {
+			push(e, pool[i]);
+			b->saved++;
+		}
 	for (unsigned g = 0; g < 32; g++)
 		if (b->rc.host[g] >= 0)
 			ldg(e, pool[b->rc.host[g]], g);
@@ -1066,19 +1141,23 @@ int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, const u32 *idx, 
 	}
 	movi32(e, RDX, n);
 	movi32(e, RCX, idx[n]);
-	u8 *epi = e->p;
-	for (unsigned g = 1; g < 32; g++)
-		if (b->rc.host[g] >= 0 && b->rc.dirty[g])
-			stg(e, pool[b->rc.host[g]], g);
+	/* the run's end: an END links to the next block; anything else is the interpreter's */
+	bool end_links = j->arena[idx[n]].i.op == RV_OP_END;
+	u8 *to_chain = end_links ? jmp(e) : NULL;
+	u8 *epi = e->p, *ret_path;
+	emit_exit(b, false);
+	ret_path = e->p;
 	mov64(e, RAX, LEFT);
-	rr(e, true, 0x29, RAX, RDX);
 	mov32(e, RDX, RCX);
 	ri(e, true, 0, RSP, 16);
-	for (int i = b->rc.used - 1; i >= 0; i--)
-		if (callee_saved(pool[i]))
-			pop(e, pool[i]);
 	pop(e, LEFT);
 	b1(e, 0xc3); /* ret */
+	u8 *epi_chain = e->p;
+	if (to_chain)
+		patch(to_chain, epi_chain);
+	emit_exit(b, true);
+	emit_chain(b, j);
+	patch(jmp(e), ret_path);
 	/* exit stubs, one per position left before and one per branch taken */
 	u8 *stub[2][RV_JIT_MAX] = { { 0 } };
 	for (unsigned f = 0; f < b->nfix; f++) {
@@ -1088,7 +1167,7 @@ int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, const u32 *idx, 
 			stub[t][s] = e->p;
 			movi32(e, RDX, t ? s + 1 : s);
 			movi32(e, RCX, t ? idx[s] | RV_JIT_TAKEN : idx[s]);
-			patch(jmp(e), epi);
+			patch(jmp(e), t ? epi_chain : epi);
 		}
 		patch(b->fix[f].rel, stub[t][s]);
 	}
@@ -1107,7 +1186,7 @@ void rv_jit_limit(struct rv_jit *j, size_t bytes)
 {
 }
 
-struct rv_jit *rv_jit_create(u32 slots)
+struct rv_jit *rv_jit_create(const union rv_slot *arena, u32 slots)
 {
 	return NULL;
 }
