@@ -481,12 +481,23 @@ TEST(jit_chained_runs_keep_the_budget)
 	 * 40: andi x6, x28, 4     44: beq x6, x0, +8      48: sub x11, x11, x9
 	 * 52: addi x12, x12, 1    56: addi x28, x28, -1   60: bne x28, x0, 4
 	 * 64: ecall */
-	const u32 code[] = { I(300, 0, 0, 28, 0x13), I(3, 5, 0, 5, 0x13),  I(1, 28, 7, 6, 0x13),
-			     B(8, 0, 6, 0),	     I(1, 7, 0, 7, 0x13),  R(0, 7, 5, 4, 8, 0x33),
-			     I(2, 28, 7, 6, 0x13),   B(8, 0, 6, 1),	   I(5, 9, 0, 9, 0x13),
-			     R(0, 8, 10, 0, 10, 0x33), I(4, 28, 7, 6, 0x13), B(8, 0, 6, 0),
-			     R(0x20, 9, 11, 0, 11, 0x33), I(1, 12, 0, 12, 0x13),
-			     I(-1, 28, 0, 28, 0x13), B(-56, 0, 28, 1), 0x73 };
+	const u32 code[] = { I(300, 0, 0, 28, 0x13),
+			     I(3, 5, 0, 5, 0x13),
+			     I(1, 28, 7, 6, 0x13),
+			     B(8, 0, 6, 0),
+			     I(1, 7, 0, 7, 0x13),
+			     R(0, 7, 5, 4, 8, 0x33),
+			     I(2, 28, 7, 6, 0x13),
+			     B(8, 0, 6, 1),
+			     I(5, 9, 0, 9, 0x13),
+			     R(0, 8, 10, 0, 10, 0x33),
+			     I(4, 28, 7, 6, 0x13),
+			     B(8, 0, 6, 0),
+			     R(0x20, 9, 11, 0, 11, 0x33),
+			     I(1, 12, 0, 12, 0x13),
+			     I(-1, 28, 0, 28, 0x13),
+			     B(-56, 0, 28, 1),
+			     0x73 };
 	u64 base = PLAT_RAM_BASE + 0x5000, s = 12345;
 	rv_jit_hot = 2;
 	struct tmachine *mj = tm_new();
@@ -506,13 +517,15 @@ TEST(jit_chained_runs_keep_the_budget)
 		for (int k = 0; k < 2; k++)
 			r[k] = rv_cpu_run(&m[k]->cpu, budget);
 		chunks++;
-		if (r[0] != r[1] || mj->cpu.pc != mi->cpu.pc || mj->cpu.instret != mi->cpu.instret ||
+		if (r[0] != r[1] || mj->cpu.pc != mi->cpu.pc ||
+		    mj->cpu.instret != mi->cpu.instret ||
 		    memcmp(mj->cpu.x, mi->cpu.x, sizeof(mj->cpu.x))) {
 			char msg[160];
 			snprintf(msg, sizeof(msg),
 				 "chunk %d (budget %llu): pc %llx/%llx instret %llu/%llu", chunks,
 				 (unsigned long long)budget, (unsigned long long)mj->cpu.pc,
-				 (unsigned long long)mi->cpu.pc, (unsigned long long)mj->cpu.instret,
+				 (unsigned long long)mi->cpu.pc,
+				 (unsigned long long)mj->cpu.instret,
 				 (unsigned long long)mi->cpu.instret);
 			test_fail(__FILE__, __LINE__, msg);
 			if (++bad > 3)

@@ -462,8 +462,8 @@ static unsigned gather_run(struct rv_code *k, const struct rv_insn *p, struct rv
 		    run[n - 1].op > RV_OP_BGEU || p->op != RV_OP_END || p->off >= RV_PAGE_SIZE)
 			return n;
 		u32 to = __atomic_load_n(&p->raw, __ATOMIC_ACQUIRE);
-		if (to == RV_TGT_NONE || __atomic_load_n(&k->arena[to].i.op, __ATOMIC_RELAXED) ==
-						 RV_OP_STALE)
+		if (to == RV_TGT_NONE ||
+		    __atomic_load_n(&k->arena[to].i.op, __ATOMIC_RELAXED) == RV_OP_STALE)
 			return n;
 		p = head = &k->arena[to].i; /* further on in the page: no cycle */
 	}

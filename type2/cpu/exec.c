@@ -302,7 +302,8 @@ op_BLOCK : {
 		TAKE(PC());
 	}
 	const struct rv_insn *entry = ip;
-	ip = &arena[r.k].i; /* in this block or, past a branch not taken, a later one */
+	/* in this block or, past a branch not taken, a later one */
+	ip = &arena[r.k].i;
 	if (OP(ip) == RV_OP_END) { /* END, chained: its target */
 		u32 to = LINK(ip);
 		if (to != RV_TGT_NONE) {

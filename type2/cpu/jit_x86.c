@@ -468,8 +468,8 @@ struct build {
 	struct rcache rc;
 	struct fixup fix[2 * RV_JIT_MAX + 2]; /* FP: guard 2, mul/div 2 each */
 	unsigned nfix;
-	unsigned n;	  /* positions in the run */
-	int saved;	  /* callee-saved registers pushed after the frame */
+	unsigned n;	 /* positions in the run */
+	int saved;	 /* callee-saved registers pushed after the frame */
 	bool fs_dirtied; /* an earlier FP write of the block sets sstatus.FS = Dirty */
 };
 
@@ -493,8 +493,9 @@ static void tlb_hit(struct build *b, int A, s32 imm, unsigned size, enum rv_acc 
 	b1(e, 0xb6);
 	modrm(e, RDX, RDX);
 	_Static_assert(RV_TLB_SIZE == 256 && sizeof(struct rv_tlb_entry) == 24, "index math");
-	memop(e, true, false, 0x8d, RDX, RDX, RDX, 1, 0);	     /* lea rdx, [rdx + rdx*2] */
-	memop(e, true, false, 0x8b, RAX, RSP, -1, 0, b->saved * 8 + FRAME_TLB); /* the view */
+	memop(e, true, false, 0x8d, RDX, RDX, RDX, 1, 0); /* lea rdx, [rdx + rdx*2] */
+	/* mov rax, [rsp + tlb]: the view */
+	memop(e, true, false, 0x8b, RAX, RSP, -1, 0, b->saved * 8 + FRAME_TLB);
 	memop(e, true, false, 0x8d, RAX, RAX, RDX, 3, TLB_ACC(acc)); /* lea rax, [rax+rdx*8+] */
 	memop(e, true, false, 0x8d, RDX, RCX, -1, 0, (s32)size - 1); /* last byte */
 	ri(e, true, 4, RDX, (s32)RV_PAGE_MASK);
@@ -1052,10 +1053,10 @@ static void emit_chain(struct build *b, const struct rv_jit *j)
 	shi(e, true, 4, RAX, 4);
 	movi(e, RDX, (s64)(uintptr_t)j->arena);
 	memop(e, false, false, 0x8b, RAX, RDX, RAX, 0, raw); /* eax = link: [rdx + rax + raw] */
-	ri(e, false, 7, RAX, -1);			      /* RV_TGT_NONE */
+	ri(e, false, 7, RAX, -1);			     /* RV_TGT_NONE */
 	u8 *none = jcc(e, 0x4);
 	shi(e, true, 4, RAX, 4);
-	rr(e, true, 0x01, RAX, RDX); /* rax = the block's first slot */
+	rr(e, true, 0x01, RAX, RDX);			 /* rax = the block's first slot */
 	memop(e, false, false, 0x80, 7, RAX, -1, 0, op); /* cmp byte [rax + op], BLOCK */
 	b1(e, RV_OP_BLOCK);
 	u8 *none2 = jcc(e, 0x5);
@@ -1066,9 +1067,9 @@ static void emit_chain(struct build *b, const struct rv_jit *j)
 	movi(e, RDX, (s64)(uintptr_t)j->blk);
 	memop(e, true, false, 0x8d, RAX, RDX, RAX, 3, 0); /* lea rax, [rdx + rax*8] */
 	memop(e, false, false, 0x8b, RDX, RAX, -1, 0, 4); /* mov edx, [rax + n] */
-	rr(e, true, 0x39, LEFT, RDX);			   /* cmp r15, rdx */
-	u8 *none3 = jcc(e, 0xc);			   /* jl */
-	memop(e, false, false, 0x8b, RAX, RAX, -1, 0, 0);  /* mov eax, [rax + code] */
+	rr(e, true, 0x39, LEFT, RDX);			  /* cmp r15, rdx */
+	u8 *none3 = jcc(e, 0xc);			  /* jl */
+	memop(e, false, false, 0x8b, RAX, RAX, -1, 0, 0); /* mov eax, [rax + code] */
 	movi(e, RDX, (s64)(uintptr_t)(j->code + PROLOGUE_BYTES));
 	rr(e, true, 0x01, RAX, RDX);
 	b1(e, 0xff); /* jmp rax */
