@@ -4,7 +4,8 @@
  * compressed, rd = x0 hints, more live registers than it keeps in host registers, runs
  * crossing a page end and straddling instructions, mul/div/rem with their special
  * operands, loads and stores to RAM - misaligned, crossing a page - and to MMIO, runs
- * that loop back to their start or end in a forward branch) on random register values
+ * that loop back to their start or end in a forward branch, runs and loops with forward
+ * branches inside, so that a run spans blocks and chains to others) on random register values
  * and data, FP loads/stores and double-precision arithmetic (static and dynamic rounding,
  * special operands, fflags with and without NX, sstatus.FS Off: exceptions mid-run, with
  * fused multiply-adds, the trap vector ending the run), executed once with the translator
@@ -13,7 +14,7 @@
  * agree. Also: every translated FP operation on every pair of special operands alone; a
  * translated FP loop interrupted by the timer, rewritten by a store and after fence.i;
  * and a store into the middle of a translated run must take effect on its next
- * execution.
+ * execution; chained runs in lockstep with the interpreter, chunk by chunk.
  */
 #include <stdio.h>
 #include <string.h>
@@ -272,10 +273,13 @@ static void differential(size_t code_limit)
 		unsigned nregs = (unsigned)(iter % 3 == 0 ? 12 : 5);
 		unsigned n = 1 + (unsigned)(rnd(&s) % 40);
 		/* shapes: a straight run; a loop of cnt passes (x28 counts down, bne back to
-		 * the body's first instruction); a run ending in a branch over one instruction */
-		unsigned shape = (unsigned)(rnd(&s) % 3), cnt = 1 + (unsigned)(rnd(&s) % 40);
+		 * the body's first instruction); a run ending in a branch over one instruction;
+		 * runs with such branches inside (one translated run goes on through the blocks
+		 * that follow a branch not taken), straight and as a loop's body */
+		unsigned shape = (unsigned)(rnd(&s) % 5), cnt = 1 + (unsigned)(rnd(&s) % 40);
+		static const u8 f3[] = { 0, 1, 4, 5, 6, 7 };
 		u32 insn;
-		if (shape == 1) {
+		if (shape == 1 || shape == 4) {
 			insn = I(cnt, 0, 0, 28, 0x13); /* addi x28, x0, cnt */
 			memcpy(code + len, &insn, 4);
 			len += 4;
@@ -283,11 +287,22 @@ static void differential(size_t code_limit)
 		size_t body = len;
 		for (unsigned k = 0; k < n && len + 16 <= sizeof(code) - 16; k++) {
 			unsigned l;
+			if (shape >= 3 && k > 0 && rnd(&s) % 5 == 0) {
+				unsigned a = (unsigned)(rnd(&s) % (nregs + 1)),
+					 b = (unsigned)(rnd(&s) % 3);
+				insn = B(8, b, a, f3[rnd(&s) % 6]);
+				memcpy(code + len, &insn, 4);
+				len += 4;
+				insn = I(1, 1, 0, 1, 0x13); /* addi ra, ra, 1: skipped when taken */
+				memcpy(code + len, &insn, 4);
+				len += 4;
+				continue;
+			}
 			insn = random_insn(&s, nregs, &l);
 			memcpy(code + len, &insn, l);
 			len += l;
 		}
-		if (shape == 1) {
+		if (shape == 1 || shape == 4) {
 			insn = I(-1, 28, 0, 28, 0x13); /* addi x28, x28, -1 */
 			memcpy(code + len, &insn, 4);
 			len += 4;
@@ -295,7 +310,6 @@ static void differential(size_t code_limit)
 			memcpy(code + len, &insn, 4);
 			len += 4;
 		} else if (shape == 2) {
-			static const u8 f3[] = { 0, 1, 4, 5, 6, 7 };
 			unsigned a = (unsigned)(rnd(&s) % (nregs + 1)), b = (unsigned)(rnd(&s) % 3);
 			insn = B(8, b, a, f3[rnd(&s) % 6]);
 			memcpy(code + len, &insn, 4);
@@ -448,6 +462,87 @@ TEST(jit_long_run_is_one_block)
 			CHECK_EQ(rv_jit_block(rv_st(&m->cpu)->jit, b->raw & ~RV_JIT_ID)->n, 10);
 	}
 	tm_free(m);
+}
+
+/*
+ * A loop whose body is several blocks (forward branches over one instruction, taken or
+ * not by the counter's bits): once hot, one translated run covers the body through the
+ * branches not taken, and taken ones go straight into the translated run at their target.
+ * Run with and without the translator in lockstep, in chunks of 1..64 instructions: after
+ * every chunk pc, instret and the registers agree (a run, chained or not, never executes
+ * more than its budget).
+ */
+TEST(jit_chained_runs_keep_the_budget)
+{
+	/*  0: addi x28, x0, 300
+	 *  4: addi x5, x5, 3       8: andi x6, x28, 1      12: beq x6, x0, +8
+	 * 16: addi x7, x7, 1      20: xor x8, x5, x7      24: andi x6, x28, 2
+	 * 28: bne x6, x0, +8      32: addi x9, x9, 5      36: add x10, x10, x8
+	 * 40: andi x6, x28, 4     44: beq x6, x0, +8      48: sub x11, x11, x9
+	 * 52: addi x12, x12, 1    56: addi x28, x28, -1   60: bne x28, x0, 4
+	 * 64: ecall */
+	const u32 code[] = { I(300, 0, 0, 28, 0x13),
+			     I(3, 5, 0, 5, 0x13),
+			     I(1, 28, 7, 6, 0x13),
+			     B(8, 0, 6, 0),
+			     I(1, 7, 0, 7, 0x13),
+			     R(0, 7, 5, 4, 8, 0x33),
+			     I(2, 28, 7, 6, 0x13),
+			     B(8, 0, 6, 1),
+			     I(5, 9, 0, 9, 0x13),
+			     R(0, 8, 10, 0, 10, 0x33),
+			     I(4, 28, 7, 6, 0x13),
+			     B(8, 0, 6, 0),
+			     R(0x20, 9, 11, 0, 11, 0x33),
+			     I(1, 12, 0, 12, 0x13),
+			     I(-1, 28, 0, 28, 0x13),
+			     B(-56, 0, 28, 1),
+			     0x73 };
+	u64 base = PLAT_RAM_BASE + 0x5000, s = 12345;
+	rv_jit_hot = 2;
+	struct tmachine *mj = tm_new();
+	rv_jit_off = true;
+	struct tmachine *mi = tm_new();
+	rv_jit_off = false;
+	struct tmachine *m[2] = { mj, mi };
+	for (int k = 0; k < 2; k++) {
+		tm_load(m[k], base, code, sizeof(code));
+		m[k]->cpu.pc = base;
+	}
+	int chunks = 0, bad = 0;
+	bool spans = false;
+	for (;;) {
+		u64 budget = 1 + rnd(&s) % 64;
+		enum rv_exit r[2];
+		for (int k = 0; k < 2; k++)
+			r[k] = rv_cpu_run(&m[k]->cpu, budget);
+		chunks++;
+		if (r[0] != r[1] || mj->cpu.pc != mi->cpu.pc ||
+		    mj->cpu.instret != mi->cpu.instret ||
+		    memcmp(mj->cpu.x, mi->cpu.x, sizeof(mj->cpu.x))) {
+			char msg[160];
+			snprintf(msg, sizeof(msg),
+				 "chunk %d (budget %llu): pc %llx/%llx instret %llu/%llu", chunks,
+				 (unsigned long long)budget, (unsigned long long)mj->cpu.pc,
+				 (unsigned long long)mi->cpu.pc,
+				 (unsigned long long)mj->cpu.instret,
+				 (unsigned long long)mi->cpu.instret);
+			test_fail(__FILE__, __LINE__, msg);
+			if (++bad > 3)
+				break;
+		}
+		/* the body's run goes past its first branch (into the block after it) */
+		const struct rv_insn *b = rv_find_block(rv_st(&mj->cpu), base + 4);
+		if (b && b->op == RV_OP_BLOCK)
+			spans |= rv_jit_block(rv_st(&mj->cpu)->jit, b->raw & ~RV_JIT_ID)->n > 3;
+		if (r[0] == RV_EXIT_ECALL || r[1] == RV_EXIT_ECALL || chunks > 100000)
+			break;
+	}
+	CHECK_EQ(mj->cpu.x[28], 0);
+	CHECK(spans);
+	rv_jit_hot = RV_JIT_HOT;
+	tm_free(mj);
+	tm_free(mi);
 }
 
 /* Every translated FP operation (the fused ones with f4 as the addend, several of them

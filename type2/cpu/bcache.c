@@ -102,7 +102,7 @@ static struct rv_code *code_new(const struct vm *vm)
 		code_free(k);
 		return NULL;
 	}
-	k->jit = rv_jit_create(k->slots);
+	k->jit = rv_jit_create(k->arena, k->slots);
 	code_clear(k);
 	return k;
 }
@@ -424,6 +424,51 @@ static bool fp_operands(u8 op)
 	return op == RV_OP_FP || (op >= RV_OP_FADD_D && op <= RV_OP_FNMADD_D);
 }
 
+/* The instruction in slot p as decoded: an RV_OP_HOT or RV_OP_BLOCK keeps its own op in
+ * `aux` (code lock held). */
+static struct rv_insn as_decoded(const struct rv_insn *p)
+{
+	struct rv_insn d = *p;
+	if (d.op == RV_OP_HOT || d.op == RV_OP_BLOCK)
+		d.op = d.aux;
+	return d;
+}
+
+/*
+ * The run the translator gets from slot `start` on (code lock held): copies of the
+ * instructions in run[], and in idx[] the arena slot of each and of the one after the
+ * last. It stops at an instruction the translator does not take, at RV_JIT_MAX, and at
+ * its block's END - unless the block ends in a conditional branch and the END is linked
+ * (to a live block in the same page, rv_internal.h): then it goes on with that block, the
+ * way execution goes when the branch is not taken. Only the first slot of a block that
+ * follows may be an RV_OP_HOT or RV_OP_BLOCK (its own run; the copy has its op back).
+ */
+static unsigned gather_run(struct rv_code *k, const struct rv_insn *p, struct rv_insn *run,
+			   u32 *idx)
+{
+	const struct rv_insn *head = p; /* the current block's first slot of the run */
+	unsigned n = 0;
+	for (;;) {
+		while (n < RV_JIT_MAX) {
+			struct rv_insn d = p == head ? as_decoded(p) : *p;
+			if (!rv_jit_can(&d))
+				break;
+			run[n] = d;
+			idx[n++] = (u32)((const union rv_slot *)p - k->arena);
+			p++;
+		}
+		idx[n] = (u32)((const union rv_slot *)p - k->arena);
+		if (n == RV_JIT_MAX || n == 0 || run[n - 1].op < RV_OP_BEQ ||
+		    run[n - 1].op > RV_OP_BGEU || p->op != RV_OP_END || p->off >= RV_PAGE_SIZE)
+			return n;
+		u32 to = __atomic_load_n(&p->raw, __ATOMIC_ACQUIRE);
+		if (to == RV_TGT_NONE ||
+		    __atomic_load_n(&k->arena[to].i.op, __ATOMIC_RELAXED) == RV_OP_STALE)
+			return n;
+		p = head = &k->arena[to].i; /* further on in the page: no cycle */
+	}
+}
+
 void rv_translate_hot(struct rv_state *st, struct rv_insn *ip)
 {
 	struct rv_code *k = st->code;
@@ -438,10 +483,13 @@ void rv_translate_hot(struct rv_state *st, struct rv_insn *ip)
 	while (start < ip && fp_operands(start->op))
 		start++;
 	__atomic_store_n(&ip->op, ip->aux, __ATOMIC_RELEASE);
-	unsigned n = 1;
-	while (n < RV_JIT_MAX && rv_jit_can(&start[n])) /* the block's END stops it */
-		n++;
-	int id = rv_jit_build(k->jit, start, n, &full);
+	struct rv_insn run[RV_JIT_MAX];
+	u32 idx[RV_JIT_MAX + 1];
+	unsigned n = gather_run(k, start, run, idx);
+	unsigned first = 1; /* positions in start's own block */
+	while (first < n && idx[first] == idx[0] + first)
+		first++;
+	int id = rv_jit_build(k->jit, run, idx, n, &full);
 	if (id < 0) {
 		if (full) {
 			/* everything is flushed before this vCPU's next chunk */
@@ -454,7 +502,7 @@ void rv_translate_hot(struct rv_state *st, struct rv_insn *ip)
 		return;
 	}
 	unsigned kk = rv_jit_block(k->jit, (u32)id)->n;
-	if (rv_jit_can(&start[kk]))
+	if (kk < first && rv_jit_can(&start[kk]))
 		mark_hot(&start[kk]); /* what the translator did not take */
 	/* The run's first slot enters it: its own op goes to `aux`, its `raw` is the block's
 	 * (for an FP load or store, exec.c decodes it again when it must run it alone). */

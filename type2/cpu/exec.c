@@ -296,13 +296,14 @@ op_BLOCK : {
 	if (unlikely(left + 1 < (s64)b->n))
 		goto block_first; /* budget too short for all of it: just this one */
 	struct rv_jret r = rv_jit_call(jit_code, b, x, page_va, left + 1, tlb);
-	if (r.k > b->n) { /* its final branch was taken: follow it */
-		left = r.left + 1;
-		ip += b->n - 1;
+	left = r.left;
+	if (r.k & RV_JIT_TAKEN) { /* a branch of the run was taken: follow it */
+		ip = &arena[r.k & ~RV_JIT_TAKEN].i;
 		TAKE(PC());
 	}
-	left = r.left;
-	ip += r.k;
+	const struct rv_insn *entry = ip;
+	/* in this block or, past a branch not taken, a later one */
+	ip = &arena[r.k].i;
 	if (OP(ip) == RV_OP_END) { /* END, chained: its target */
 		u32 to = LINK(ip);
 		if (to != RV_TGT_NONE) {
@@ -312,7 +313,7 @@ op_BLOCK : {
 	}
 	if (unlikely(--left < 0))
 		goto out_budget;
-	if (r.k == 0) /* its first instruction is the interpreter's (a TLB miss, the budget) */
+	if (ip == entry) /* its first instruction is the interpreter's (a TLB miss, the budget) */
 		goto block_first;
 	goto *labels[OP(ip)];
 }

@@ -1,8 +1,11 @@
 /*
  * jit.h - the emulator's block translator (jit_x86.c), private to type2/cpu: runs of
  * integer instructions, loads, stores, FP loads/stores, fadd/fsub/fmul/fdiv.d, the fused
- * f[n]madd/f[n]msub.d and a final conditional branch inside one decoded block (rv_internal.h) that have run rv_jit_hot
- * times become x86-64 code that keeps guest integer registers in host registers.
+ * f[n]madd/f[n]msub.d and conditional branches that have run rv_jit_hot times become
+ * x86-64 code that keeps guest integer registers in host registers. A run starts inside
+ * one decoded block (rv_internal.h) and, through a conditional branch that ends the block
+ * and its END's link, may go on into the blocks that follow it in the same page (the
+ * branch not taken).
  * The interpreter (exec.c) enters a translated run through an RV_OP_BLOCK slot and
  * carries on after it; everything else stays interpreted. Translations belong to the
  * VM: all its vCPUs run them; rv_jit_build and rv_jit_reset are called under the VM's
@@ -35,10 +38,12 @@ extern bool rv_jit_off;
  * code they run only once or twice. */
 extern unsigned rv_jit_hot;
 
-/* rv_jit_create - a translator for a decoded-block arena of `slots` slots (its buffers
- * are sized in proportion), or NULL (no JIT on this host, DUO_NOJIT set, rv_jit_off, or
- * no executable memory): the interpreter then runs everything. */
-struct rv_jit *rv_jit_create(u32 slots);
+union rv_slot;
+/* rv_jit_create - a translator for the decoded-block arena `arena` of `slots` slots (its
+ * buffers are sized in proportion; its code reads the links there to go from one
+ * translated run to the next), or NULL (no JIT on this host, DUO_NOJIT set, rv_jit_off,
+ * or no executable memory): the interpreter then runs everything. */
+struct rv_jit *rv_jit_create(const union rv_slot *arena, u32 slots);
 void rv_jit_destroy(struct rv_jit *j);
 
 /* rv_jit_can - d is an instruction the translator handles. */
@@ -48,26 +53,30 @@ bool rv_jit_can(const struct rv_insn *d);
 bool rv_jit_can_start(const struct rv_insn *d);
 
 /*
- * rv_jit_build - translate the decoded run slots[0..n) (all rv_jit_can, consecutive in
- * the page and in a decoded block, slots[k].off set). It may take fewer than n when the run needs
- * more host registers than it may use (the block records how many). Returns the block id for the
- * first slot's RV_OP_BLOCK, or -1: fewer than RV_JIT_MIN fit, or the code buffer is full (*full
- * set: flush all code - rv_code_flush - before building again).
+ * rv_jit_build - translate the run slots[0..n) (copies of decoded instructions, all
+ * rv_jit_can, consecutive in one page, slots[k].off set; only conditional branches may be
+ * followed by an instruction of another decoded block). idx[k] (k <= n) is the arena slot
+ * the interpreter goes on with when the run stops before position k (idx[n]: after the
+ * last one). It may take fewer than n when the run needs more host registers than it may
+ * use (the block records how many). Returns the block id for the first slot's
+ * RV_OP_BLOCK, or -1: fewer than RV_JIT_MIN fit, or the code buffer is full (*full set:
+ * flush all code - rv_code_flush - before building again).
  */
-int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, unsigned n, bool *full);
+int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, const u32 *idx, unsigned n,
+		 bool *full);
 /* rv_jit_block - block `id`; the blocks are one array, fixed for the translator's life. */
 const struct rv_jblock *rv_jit_block(const struct rv_jit *j, u32 id);
 /* rv_jit_code - the code buffer's base (fixed for the translator's life). */
 const u8 *rv_jit_code(const struct rv_jit *j);
-/* What a translated block returns: it stopped before slot `k` (relative to its first
- * instruction; that one is not executed, the interpreter carries on with it), with `left`
- * instructions of the budget remaining. k = n + 1 (n the block's length): its final
- * branch was taken (executed; `left` has one instruction too few), the interpreter goes
- * to the branch's target. */
+/* What a translated block returns: `left` instructions of the budget remain, and it
+ * stopped before arena slot `k` (not executed: the interpreter carries on with it; the
+ * block's own first slot when it ran nothing), or, with RV_JIT_TAKEN, after the branch in
+ * slot k was taken (executed and counted: the interpreter goes to its target). */
 struct rv_jret {
 	s64 left;
 	u64 k;
 };
+#define RV_JIT_TAKEN 0x80000000U
 struct rv_tlb_set;
 /*
  * rv_jit_call - run block b (code buffer at base) on guest registers x, page at page_va,

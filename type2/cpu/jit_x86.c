@@ -1,9 +1,10 @@
 /*
  * jit_x86.c - the emulator's block translator for x86-64 hosts (see jit.h). A block is
- * a run of instructions inside one decoded block: integer ALU instructions (RV64I/M,
- * LUI/AUIPC, a few Zba/Zbb ops), loads and stores, FP loads and stores, double-precision
- * add/sub/mul/div and fused multiply-adds in round-to-nearest (host SSE/FMA3, see
- * "floating point" below), and a final conditional branch.
+ * a run of instructions from one decoded block on (through branches not taken, into the
+ * blocks that follow in the page): integer ALU instructions (RV64I/M, LUI/AUIPC, a few
+ * Zba/Zbb ops), loads and stores, FP loads and stores, double-precision add/sub/mul/div
+ * and fused multiply-adds in round-to-nearest (host SSE/FMA3, see "floating point"
+ * below), and conditional branches.
  *
  * Guest registers the block uses live in up to ten host registers (rsi, r8-r11, rbx,
  * rbp, r12-r14), all loaded on entry; r15 holds the instruction budget; rax, rcx and rdx
@@ -16,7 +17,11 @@
  * the block before that instruction, which the interpreter then executes (faults, A/D
  * bits and code invalidation included), so exceptions stay precise. A branch back to the
  * block's own first instruction loops inside the block while the budget holds one more
- * whole pass; any other taken branch leaves before the branch (the interpreter takes it).
+ * whole pass; any other taken branch leaves after the branch, into the translated run
+ * at its target if there is one (emit_chain), else to the interpreter, which follows it;
+ * one not taken goes on with the next instruction, which may be in the decoded block
+ * that follows (jit.h: a run may span the blocks of a page). A run that ends at its
+ * block's END goes on into the next translated run the same way.
  *
  * Code goes into one executable buffer per VM, shared by its vCPUs like the decoded
  * blocks (rv_internal.h), bump-allocated under the VM's code lock; the code takes the
@@ -43,10 +48,11 @@ unsigned rv_jit_hot = RV_JIT_HOT;
 #define MAX_BLOCKS 4096u
 /* Worst-case code per instruction (a load or store with its exit stub is the largest)
  * and per block (prologue, register loads, epilogue, stores). */
-#define INSN_BYTES_MAX 128u
-#define FRAME_BYTES_MAX 352u
+#define INSN_BYTES_MAX 144u
+#define FRAME_BYTES_MAX 512u
 
 struct rv_jit {
+	const union rv_slot *arena; /* the decoded blocks (chained exits read links there) */
 	u8 *code;
 	size_t used, limit, size;
 	struct rv_jblock *blk;
@@ -58,6 +64,7 @@ enum { RAX = 0, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R
 static const u8 pool[] = { RSI, R8, R9, R10, R11, RBX, RBP, R12, R13, R14 };
 #define NPOOL ((int)sizeof(pool))
 #define LEFT R15     /* instructions the block may still execute */
+/* Above the callee-saved registers the block pushes (b->saved of them): */
 #define FRAME_PAGE 0 /* [rsp + 0]: the page's virtual address */
 #define FRAME_TLB 8  /* [rsp + 8]: the current TLB view */
 #define TLB_ENTRY ((s32)sizeof(struct rv_tlb_entry))
@@ -163,6 +170,14 @@ static void movi(struct emit *e, int dst, s64 imm)
 	b1(e, 0xb8 + (dst & 7));
 	b4(e, (u32)imm);
 	b4(e, (u32)((u64)imm >> 32));
+}
+
+/* mov r32, imm32 (B8+r): zero-extends */
+static void movi32(struct emit *e, int dst, u32 imm)
+{
+	rex(e, false, 0, dst);
+	b1(e, 0xb8 + (dst & 7));
+	b4(e, imm);
 }
 
 /* C1 /digit ib and D3 /digit (by cl): 4 shl, 5 shr, 7 sar */
@@ -444,7 +459,8 @@ static int H(const struct rcache *rc, unsigned g)
 /* One block being built: where its exits jump, to be patched at the end. */
 struct fixup {
 	u8 *rel;
-	unsigned k; /* leave to the interpreter at slot k */
+	unsigned k; /* leave to the interpreter at run position k */
+	bool taken; /* k is a branch, taken (executed) */
 };
 
 struct build {
@@ -452,13 +468,15 @@ struct build {
 	struct rcache rc;
 	struct fixup fix[2 * RV_JIT_MAX + 2]; /* FP: guard 2, mul/div 2 each */
 	unsigned nfix;
+	unsigned n;	 /* positions in the run */
+	int saved;	 /* callee-saved registers pushed after the frame */
 	bool fs_dirtied; /* an earlier FP write of the block sets sstatus.FS = Dirty */
 };
 
 /* jcc to "leave at slot k" (patched to a stub that sets k). */
 static void exit_if(struct build *b, u32 cc, unsigned k)
 {
-	b->fix[b->nfix++] = (struct fixup){ jcc(&b->e, cc), k };
+	b->fix[b->nfix++] = (struct fixup){ jcc(&b->e, cc), k, false };
 }
 
 /* rcx = the host address of a `size`-byte access at [A + imm] of type acc, or leave at
@@ -475,8 +493,9 @@ static void tlb_hit(struct build *b, int A, s32 imm, unsigned size, enum rv_acc 
 	b1(e, 0xb6);
 	modrm(e, RDX, RDX);
 	_Static_assert(RV_TLB_SIZE == 256 && sizeof(struct rv_tlb_entry) == 24, "index math");
-	memop(e, true, false, 0x8d, RDX, RDX, RDX, 1, 0);	     /* lea rdx, [rdx + rdx*2] */
-	memop(e, true, false, 0x8b, RAX, RSP, -1, 0, FRAME_TLB);     /* mov rax, [rsp + tlb] */
+	memop(e, true, false, 0x8d, RDX, RDX, RDX, 1, 0); /* lea rdx, [rdx + rdx*2] */
+	/* mov rax, [rsp + tlb]: the view */
+	memop(e, true, false, 0x8b, RAX, RSP, -1, 0, b->saved * 8 + FRAME_TLB);
 	memop(e, true, false, 0x8d, RAX, RAX, RDX, 3, TLB_ACC(acc)); /* lea rax, [rax+rdx*8+] */
 	memop(e, true, false, 0x8d, RDX, RCX, -1, 0, (s32)size - 1); /* last byte */
 	ri(e, true, 4, RDX, (s32)RV_PAGE_MASK);
@@ -770,7 +789,7 @@ static void translate(struct build *b, const struct rv_insn *d, unsigned k)
 		return;
 	case RV_OP_AUIPC:
 		movi(e, RCX, (s64)d->off + imm);
-		memop(e, true, false, 0x03, RCX, RSP, -1, 0, FRAME_PAGE);
+		memop(e, true, false, 0x03, RCX, RSP, -1, 0, b->saved * 8 + FRAME_PAGE);
 		mov64(e, D, RCX);
 		return;
 	case RV_OP_ADDI:
@@ -914,11 +933,12 @@ static void translate(struct build *b, const struct rv_insn *d, unsigned k)
 	}
 }
 
-/* The block's last instruction, a conditional branch at slot k = n - 1. Not taken: leave
- * at slot n (the decoded block's END). Taken back to the block's own first instruction
- * (a loop): count the pass and go round again while the budget allows a whole pass,
- * else leave at slot 0. Taken elsewhere: leave with slot n + 1 (counted one too many),
- * which tells the interpreter to follow the branch without evaluating it again. */
+/* A conditional branch at run position k. Not taken: go on with position k + 1 (or, at
+ * the run's end, leave there: the decoded block's END). Taken back to the run's own first
+ * instruction (a loop): count the pass and go round again while the budget allows a
+ * whole run, else leave at position 0. Taken elsewhere: leave with the branch's slot
+ * marked RV_JIT_TAKEN, counted, and the interpreter follows it without evaluating it
+ * again. */
 static void emit_branch(struct build *b, const struct rv_insn *d, unsigned k, u16 first_off,
 			const u8 *top)
 {
@@ -929,25 +949,24 @@ static void emit_branch(struct build *b, const struct rv_insn *d, unsigned k, u1
 	u8 *not_taken = jcc(e, c ^ 1);
 	if ((s32)d->off + d->imm == (s32)first_off) {
 		ri(e, true, 5, LEFT, (s32)(k + 1));
-		ri(e, true, 7, LEFT, (s32)(k + 1));
+		ri(e, true, 7, LEFT, (s32)b->n);
 		u8 *again = jcc(e, 0xd); /* jge top */
 		patch(again, top);
-		rr(e, false, 0x31, RDX, RDX);
-		b->fix[b->nfix++] = (struct fixup){ jmp(e), ~0U }; /* to the epilogue */
+		b->fix[b->nfix++] = (struct fixup){ jmp(e), 0, false };
 	} else {
-		/* taken and counted: report slot k + 2, one past the block's END (jit.h) */
-		b->fix[b->nfix++] = (struct fixup){ jmp(e), k + 2 };
+		b->fix[b->nfix++] = (struct fixup){ jmp(e), k, true };
 	}
 	patch(not_taken, e->p);
 }
 
-struct rv_jit *rv_jit_create(u32 slots)
+struct rv_jit *rv_jit_create(const union rv_slot *arena, u32 slots)
 {
 	if (rv_jit_off || getenv("DUO_NOJIT"))
 		return NULL;
 	struct rv_jit *j = calloc(1, sizeof(*j));
 	if (!j)
 		return NULL;
+	j->arena = arena;
 	u32 scale = DUO_MAX(slots / 4096u, 1u); /* eighths of RV_ARENA_SLOTS */
 	j->size = DUO_ALIGN_UP((size_t)CODE_BYTES * scale / 8, 4096);
 	j->maxblk = MAX_BLOCKS * scale / 8;
@@ -997,16 +1016,82 @@ void rv_jit_limit(struct rv_jit *j, size_t bytes)
 	j->limit = DUO_MIN(bytes, j->size);
 }
 
+/* push r15; push rcx; push rsi; mov r15, rdx */
+#define PROLOGUE_BYTES 7
+
+/* Leaving the block's body (edx: instructions executed, ecx: the slot to go on with):
+ * store the guest registers it wrote, count the budget down, pop the callee-saved
+ * registers; `chain`: the copy before emit_chain. */
+static void emit_exit(struct build *b, bool chain)
+{
+	struct emit *e = &b->e;
+	for (unsigned g = 1; g < 32; g++)
+		if (b->rc.host[g] >= 0 && b->rc.dirty[g])
+			stg(e, pool[b->rc.host[g]], g);
+	rr(e, true, 0x29, LEFT, RDX);
+	for (int i = b->rc.used - 1; i >= 0; i--)
+		if (callee_saved(pool[i]))
+			pop(e, pool[i]);
+}
+
+/*
+ * Chaining, after a taken branch or at an END (ecx: its slot, RV_JIT_TAKEN for a
+ * branch; r15: the budget left, the frame as after the prologue): when the interpreter
+ * would next enter a translated run - the block the slot links to (in the same page) is
+ * an RV_OP_BLOCK and the budget holds that run - jump into its body, past its prologue,
+ * instead of returning. Every chained block executed at least its first instruction
+ * (n >= RV_JIT_MIN), so the budget bounds how far it goes. Falls through (rax and rdx
+ * clobbered, ecx kept) when it does not chain.
+ */
+static void emit_chain(struct build *b, const struct rv_jit *j)
+{
+	struct emit *e = &b->e;
+	const s32 op = (s32)offsetof(struct rv_insn, op), raw = (s32)offsetof(struct rv_insn, raw);
+	_Static_assert(sizeof(union rv_slot) == 16, "slot index math");
+	mov32(e, RAX, RCX);
+	ri(e, false, 4, RAX, (s32)~RV_JIT_TAKEN);
+	shi(e, true, 4, RAX, 4);
+	movi(e, RDX, (s64)(uintptr_t)j->arena);
+	memop(e, false, false, 0x8b, RAX, RDX, RAX, 0, raw); /* eax = link: [rdx + rax + raw] */
+	ri(e, false, 7, RAX, -1);			     /* RV_TGT_NONE */
+	u8 *none = jcc(e, 0x4);
+	shi(e, true, 4, RAX, 4);
+	rr(e, true, 0x01, RAX, RDX);			 /* rax = the block's first slot */
+	memop(e, false, false, 0x80, 7, RAX, -1, 0, op); /* cmp byte [rax + op], BLOCK */
+	b1(e, RV_OP_BLOCK);
+	u8 *none2 = jcc(e, 0x5);
+	memop(e, false, false, 0x8b, RAX, RAX, -1, 0, raw);
+	ri(e, false, 4, RAX, (s32)~RV_JIT_ID);
+	_Static_assert(sizeof(struct rv_jblock) == 8 && offsetof(struct rv_jblock, n) == 4,
+		       "block table math");
+	movi(e, RDX, (s64)(uintptr_t)j->blk);
+	memop(e, true, false, 0x8d, RAX, RDX, RAX, 3, 0); /* lea rax, [rdx + rax*8] */
+	memop(e, false, false, 0x8b, RDX, RAX, -1, 0, 4); /* mov edx, [rax + n] */
+	rr(e, true, 0x39, LEFT, RDX);			  /* cmp r15, rdx */
+	u8 *none3 = jcc(e, 0xc);			  /* jl */
+	memop(e, false, false, 0x8b, RAX, RAX, -1, 0, 0); /* mov eax, [rax + code] */
+	movi(e, RDX, (s64)(uintptr_t)(j->code + PROLOGUE_BYTES));
+	rr(e, true, 0x01, RAX, RDX);
+	b1(e, 0xff); /* jmp rax */
+	modrm(e, 4, RAX);
+	patch(none, e->p);
+	patch(none2, e->p);
+	patch(none3, e->p);
+}
+
 /*
  * Code shape: rv_jit_call's arguments arrive in rdi (guest registers), rsi (page), rdx
- * (budget) and rcx (TLB view). The prologue saves r15 and the callee-saved pool registers
- * the block uses, keeps the page and the TLB view in a two-slot frame and the budget in
- * r15, then loads every guest register the block uses (so any exit may store every one
- * the block writes). The body runs the instructions; each exit jumps to a stub that puts
- * its slot in edx, then to the epilogue, which stores the written registers and returns
- * { budget - slot, slot }.
+ * (budget) and rcx (TLB view). The prologue, the same in every block, saves r15, keeps
+ * the page and the TLB view in a two-slot frame and the budget in r15; the body then
+ * saves the callee-saved pool registers the block uses and loads every guest register it
+ * uses (so any exit may store every one the block writes), and runs the instructions;
+ * each exit jumps to a stub that puts the instructions it executed in edx and the arena
+ * slot to go on with in ecx, then to an epilogue, which stores the written registers,
+ * counts the budget down and restores the saved ones; then either into the next run's
+ * body (emit_chain: after a taken branch and at an END) or back with { budget, ecx }.
  */
-int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, unsigned n, bool *full)
+int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, const u32 *idx, unsigned n,
+		 bool *full)
 {
 	struct build *b = &(struct build){ 0 };
 	unsigned k;
@@ -1024,17 +1109,22 @@ int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, unsigned n, bool
 	n = k;
 	if (n < RV_JIT_MIN)
 		return -1;
+	b->n = n;
 	struct emit *e = &b->e;
 	e->p = j->code + j->used;
 	u8 *start = e->p;
-	/* prologue */
+	/* prologue: the frame every block has; a chained exit enters the next block after it */
 	push(e, LEFT);
-	for (int i = 0; i < b->rc.used; i++)
-		if (callee_saved(pool[i]))
-			push(e, pool[i]);
 	push(e, RCX);
 	push(e, RSI);
 	mov64(e, LEFT, RDX);
+	if (e->p - start != PROLOGUE_BYTES)
+		abort();
+	for (int i = 0; i < b->rc.used; i++)
+		if (callee_saved(pool[i])) {
+			push(e, pool[i]);
+			b->saved++;
+		}
 	for (unsigned g = 0; g < 32; g++)
 		if (b->rc.host[g] >= 0)
 			ldg(e, pool[b->rc.host[g]], g);
@@ -1050,33 +1140,37 @@ int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, unsigned n, bool
 		else
 			translate(b, &slots[k], k);
 	}
-	movi(e, RDX, n);
-	u8 *epi = e->p;
-	for (unsigned g = 1; g < 32; g++)
-		if (b->rc.host[g] >= 0 && b->rc.dirty[g])
-			stg(e, pool[b->rc.host[g]], g);
+	movi32(e, RDX, n);
+	movi32(e, RCX, idx[n]);
+	/* the run's end: an END links to the next block; anything else is the interpreter's */
+	bool end_links = j->arena[idx[n]].i.op == RV_OP_END;
+	u8 *to_chain = end_links ? jmp(e) : NULL;
+	u8 *epi = e->p, *ret_path;
+	emit_exit(b, false);
+	ret_path = e->p;
 	mov64(e, RAX, LEFT);
-	rr(e, true, 0x29, RAX, RDX);
+	mov32(e, RDX, RCX);
 	ri(e, true, 0, RSP, 16);
-	for (int i = b->rc.used - 1; i >= 0; i--)
-		if (callee_saved(pool[i]))
-			pop(e, pool[i]);
 	pop(e, LEFT);
 	b1(e, 0xc3); /* ret */
-	/* exit stubs, one per slot */
-	u8 *stub[RV_JIT_MAX + 2] = { 0 };
+	u8 *epi_chain = e->p;
+	if (to_chain)
+		patch(to_chain, epi_chain);
+	emit_exit(b, true);
+	emit_chain(b, j);
+	patch(jmp(e), ret_path);
+	/* exit stubs, one per position left before and one per branch taken */
+	u8 *stub[2][RV_JIT_MAX] = { { 0 } };
 	for (unsigned f = 0; f < b->nfix; f++) {
 		unsigned s = b->fix[f].k;
-		if (s == ~0U) {
-			patch(b->fix[f].rel, epi);
-			continue;
+		bool t = b->fix[f].taken;
+		if (!stub[t][s]) {
+			stub[t][s] = e->p;
+			movi32(e, RDX, t ? s + 1 : s);
+			movi32(e, RCX, t ? idx[s] | RV_JIT_TAKEN : idx[s]);
+			patch(jmp(e), t ? epi_chain : epi);
 		}
-		if (!stub[s]) {
-			stub[s] = e->p;
-			movi(e, RDX, s);
-			patch(jmp(e), epi);
-		}
-		patch(b->fix[f].rel, stub[s]);
+		patch(b->fix[f].rel, stub[t][s]);
 	}
 	if ((size_t)(e->p - start) > FRAME_BYTES_MAX + n * INSN_BYTES_MAX)
 		abort(); /* the bounds above are wrong: the buffer may have overflowed */
@@ -1093,7 +1187,7 @@ void rv_jit_limit(struct rv_jit *j, size_t bytes)
 {
 }
 
-struct rv_jit *rv_jit_create(u32 slots)
+struct rv_jit *rv_jit_create(const union rv_slot *arena, u32 slots)
 {
 	return NULL;
 }
@@ -1121,7 +1215,8 @@ const struct rv_jblock *rv_jit_block(const struct rv_jit *j, u32 id)
 	return NULL;
 }
 
-int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, unsigned n, bool *full)
+int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, const u32 *idx, unsigned n,
+		 bool *full)
 {
 	return -1;
 }

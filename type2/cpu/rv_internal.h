@@ -126,6 +126,16 @@ void rv_decode16(u16 raw, struct rv_insn *d);
  *    atomic store), RV_OP_STALE (`op`), and the RV_OP_HOT -> RV_OP_BLOCK transition
  *    (`raw` counts by compare-exchange; a translated id carries RV_JIT_ID so a count can
  *    never be mistaken for one).
+ *  - A translated run may cover several blocks of one page: from its RV_OP_BLOCK slot
+ *    through a final conditional branch's END into the block the END links to (built
+ *    from copies of the slots under the code lock, bcache.c gather_run), and leaves to
+ *    the interpreter at slots of any of them. That needs no more: the run is entered only
+ *    at its first slot, links never leave a page and a page's blocks die together, and a
+ *    vCPU still inside the code of a dead run runs stale code, as above.
+ *  - Translated code reads the arena too, without the lock, exactly as the interpreter
+ *    does where it chains: after a taken branch or at an END it loads the link (`raw`,
+ *    one 4-byte load), then the target's `op` and, for an RV_OP_BLOCK, its `raw` (the id
+ *    was stored before the op), and goes on in that run's code (jit_x86.c emit_chain).
  */
 #define RV_PAGE_SHIFT 12
 #define RV_PAGE_SIZE (1ULL << RV_PAGE_SHIFT)
