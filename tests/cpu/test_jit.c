@@ -545,6 +545,99 @@ TEST(jit_chained_runs_keep_the_budget)
 	tm_free(mi);
 }
 
+/*
+ * Calls and returns across pages: a loop in one page calls, through jalr, a function in
+ * the next page (auipc there: its result depends on the page the code runs in) and a
+ * two-instruction one; the returns land on a block that a run starts and on one that
+ * starts with a branch. Once hot, the runs end in their jalr and go on into the run they
+ * predict, in the other page. In lockstep with the interpreter, in chunks of 1..64
+ * instructions, as above.
+ */
+TEST(jit_jalr_runs_across_pages)
+{
+	/*  0: addi x28, x0, 200       4: auipc x20, 1          8: addi x20, x20, -4
+	 * 12: addi x21, x20, 64
+	 * 16: addi x5, x5, 1         20: xor x6, x5, x28      24: addi x7, x7, 3
+	 * 28: jalr x1, 0(x20)        32: add x8, x8, x10      36: addi x9, x9, 7
+	 * 40: andi x11, x28, 1       44: jalr x1, 0(x21)      48: beq x10, x0, +8
+	 * 52: addi x12, x12, 1       56: addi x28, x28, -1    60: bne x28, x0, -44
+	 * 64: ecall
+	 * f, next page:  0: auipc x13, 0    4: add x10, x5, x13    8: srli x10, x10, 1
+	 *               12: sub x14, x14, x6   16: jalr x0, 0(x1)
+	 * g, f + 64:     0: andi x10, x28, 1   4: jalr x0, 0(x1) */
+	const u32 code[] = { I(200, 0, 0, 28, 0x13),
+			     (1u << 12) | 20u << 7 | 0x17,
+			     I(-4, 20, 0, 20, 0x13),
+			     I(64, 20, 0, 21, 0x13),
+			     I(1, 5, 0, 5, 0x13),
+			     R(0, 28, 5, 4, 6, 0x33),
+			     I(3, 7, 0, 7, 0x13),
+			     I(0, 20, 0, 1, 0x67),
+			     R(0, 10, 8, 0, 8, 0x33),
+			     I(7, 9, 0, 9, 0x13),
+			     I(1, 28, 7, 11, 0x13),
+			     I(0, 21, 0, 1, 0x67),
+			     B(8, 0, 10, 0),
+			     I(1, 12, 0, 12, 0x13),
+			     I(-1, 28, 0, 28, 0x13),
+			     B(-44, 0, 28, 1),
+			     0x73 };
+	const u32 f[] = { 13u << 7 | 0x17, R(0, 13, 5, 0, 10, 0x33), I(1, 10, 5, 10, 0x13),
+			  R(0x20, 6, 14, 0, 14, 0x33), I(0, 1, 0, 0, 0x67) };
+	const u32 g[] = { I(1, 28, 7, 10, 0x13), I(0, 1, 0, 0, 0x67) };
+	u64 base = PLAT_RAM_BASE + 0x5000, s = 4242;
+	rv_jit_hot = 2;
+	struct tmachine *mj = tm_new();
+	rv_jit_off = true;
+	struct tmachine *mi = tm_new();
+	rv_jit_off = false;
+	struct tmachine *m[2] = { mj, mi };
+	for (int k = 0; k < 2; k++) {
+		tm_load(m[k], base, code, sizeof(code));
+		tm_load(m[k], base + 0x1000, f, sizeof(f));
+		tm_load(m[k], base + 0x1040, g, sizeof(g));
+		m[k]->cpu.pc = base;
+	}
+	int chunks = 0, bad = 0;
+	unsigned ends_in_jalr = 0;
+	for (;;) {
+		u64 budget = 1 + rnd(&s) % 64;
+		enum rv_exit r[2];
+		for (int k = 0; k < 2; k++)
+			r[k] = rv_cpu_run(&m[k]->cpu, budget);
+		chunks++;
+		if (r[0] != r[1] || mj->cpu.pc != mi->cpu.pc ||
+		    mj->cpu.instret != mi->cpu.instret ||
+		    memcmp(mj->cpu.x, mi->cpu.x, sizeof(mj->cpu.x))) {
+			char msg[160];
+			snprintf(msg, sizeof(msg),
+				 "chunk %d (budget %llu): pc %llx/%llx instret %llu/%llu", chunks,
+				 (unsigned long long)budget, (unsigned long long)mj->cpu.pc,
+				 (unsigned long long)mi->cpu.pc,
+				 (unsigned long long)mj->cpu.instret,
+				 (unsigned long long)mi->cpu.instret);
+			test_fail(__FILE__, __LINE__, msg);
+			if (++bad > 3)
+				break;
+		}
+		/* the callers' runs and both functions' end in their jalr */
+		static const u32 at[] = { 16, 32, 0x1000, 0x1040 }, len[] = { 4, 4, 5, 2 };
+		for (int i = 0; i < 4; i++) {
+			const struct rv_insn *b = rv_find_block(rv_st(&mj->cpu), base + at[i]);
+			if (b && b->op == RV_OP_BLOCK &&
+			    rv_jit_block(rv_st(&mj->cpu)->jit, b->raw & ~RV_JIT_ID)->n == len[i])
+				ends_in_jalr |= 1u << i;
+		}
+		if (r[0] == RV_EXIT_ECALL || r[1] == RV_EXIT_ECALL || chunks > 100000)
+			break;
+	}
+	CHECK_EQ(mj->cpu.x[28], 0);
+	CHECK_EQ(ends_in_jalr, 15);
+	rv_jit_hot = RV_JIT_HOT;
+	tm_free(mj);
+	tm_free(mi);
+}
+
 /* Every translated FP operation (the fused ones with f4 as the addend, several of them
  * per pair) on every pair of special operands, alone in a run (so its flags are its own),
  * with static and dynamic round-to-nearest, NX accrued or not: results, fflags and

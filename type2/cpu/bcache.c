@@ -382,11 +382,11 @@ bool rv_is_direct(u8 op)
 	return (op >= RV_OP_BEQ && op <= RV_OP_BGEU) || op == RV_OP_JAL;
 }
 
-/* A run of at least RV_JIT_MIN translatable instructions from ins[0] on: it gets an
- * RV_OP_HOT (see rv_insn) on its first instruction that may carry one (rv_jit_can_start:
- * not FP ones, whose `raw` and `aux` are their operands, nor branches, whose `raw` is
- * their chain), with the distance back to ins[0] in bits 24.. of its counter. The op
- * goes last: a vCPU running the slot meanwhile sees it whole, either way. */
+/* A run of at least RV_JIT_MIN translatable instructions from ins[0] on (or one less and
+ * a jalr): it gets an RV_OP_HOT (see rv_insn) on its first instruction that may carry one
+ * (rv_jit_can_start: not FP ones, whose `raw` and `aux` are their operands, nor branches,
+ * whose `raw` is their chain), with the distance back to ins[0] in bits 24.. of its
+ * counter. The op goes last: a vCPU running the slot meanwhile sees it whole, either way. */
 static void mark_hot(struct rv_insn *ins)
 {
 	struct rv_insn *h = ins;
@@ -395,6 +395,8 @@ static void mark_hot(struct rv_insn *ins)
 	unsigned n = 0;
 	while (n < RV_JIT_MIN && rv_jit_can(&ins[n]))
 		n++;
+	if (n < RV_JIT_MIN && n + 2 >= RV_JIT_MIN && ins[n].op == RV_OP_JALR)
+		n = RV_JIT_MIN; /* with its final jalr, one less will do (rv_jit_build) */
 	if (n == RV_JIT_MIN && rv_jit_can_start(h)) {
 		h->aux = h->op;
 		__atomic_store_n(&h->raw, (u32)(h - ins) << 24, __ATOMIC_RELAXED);
@@ -440,8 +442,9 @@ static struct rv_insn as_decoded(const struct rv_insn *p)
  * last. It stops at an instruction the translator does not take, at RV_JIT_MAX, and at
  * its block's END - unless the block ends in a conditional branch and the END is linked
  * (to a live block in the same page, rv_internal.h): then it goes on with that block, the
- * way execution goes when the branch is not taken. Only the first slot of a block that
- * follows may be an RV_OP_HOT or RV_OP_BLOCK (its own run; the copy has its op back).
+ * way execution goes when the branch is not taken. A jalr where it stops ends it. Only the
+ * first slot of a block that follows may be an RV_OP_HOT or RV_OP_BLOCK (its own run; the
+ * copy has its op back).
  */
 static unsigned gather_run(struct rv_code *k, const struct rv_insn *p, struct rv_insn *run,
 			   u32 *idx)
@@ -458,6 +461,11 @@ static unsigned gather_run(struct rv_code *k, const struct rv_insn *p, struct rv
 			p++;
 		}
 		idx[n] = (u32)((const union rv_slot *)p - k->arena);
+		if (n && n < RV_JIT_MAX && p->op == RV_OP_JALR) { /* it ends the run (jit.h) */
+			run[n++] = *p;
+			idx[n] = idx[n - 1] + 1;
+			return n;
+		}
 		if (n == RV_JIT_MAX || n == 0 || run[n - 1].op < RV_OP_BEQ ||
 		    run[n - 1].op > RV_OP_BGEU || p->op != RV_OP_END || p->off >= RV_PAGE_SIZE)
 			return n;

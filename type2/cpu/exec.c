@@ -295,8 +295,11 @@ op_BLOCK : {
 	const struct rv_jblock *b = &jblk[__atomic_load_n(&ip->raw, __ATOMIC_RELAXED) & ~RV_JIT_ID];
 	if (unlikely(left + 1 < (s64)b->n))
 		goto block_first; /* budget too short for all of it: just this one */
-	struct rv_jret r = rv_jit_call(jit_code, b, x, page_va, left + 1, tlb);
+	struct rv_jpage pg = { page_va, page_pa };
+	struct rv_jret r = rv_jit_call(jit_code, b, x, &pg, left + 1, tlb);
 	left = r.left;
+	page_va = pg.va; /* a final jalr may have gone on in another page */
+	page_pa = pg.pa;
 	if (r.k & RV_JIT_TAKEN) { /* a branch of the run was taken: follow it */
 		ip = &arena[r.k & ~RV_JIT_TAKEN].i;
 		TAKE(PC());

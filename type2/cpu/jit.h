@@ -5,7 +5,8 @@
  * x86-64 code that keeps guest integer registers in host registers. A run starts inside
  * one decoded block (rv_internal.h) and, through a conditional branch that ends the block
  * and its END's link, may go on into the blocks that follow it in the same page (the
- * branch not taken).
+ * branch not taken). A run may end with a jalr, which goes on into the translated run
+ * it predicts (the interpreter's jalr check), in any page.
  * The interpreter (exec.c) enters a translated run through an RV_OP_BLOCK slot and
  * carries on after it; everything else stays interpreted. Translations belong to the
  * VM: all its vCPUs run them; rv_jit_build and rv_jit_reset are called under the VM's
@@ -19,7 +20,7 @@
 struct rv_insn;
 struct rv_state;
 
-#define RV_JIT_MIN 3  /* shorter runs are not worth a call */
+#define RV_JIT_MIN 3 /* shorter runs are not worth a call (but see rv_jit_build) */
 #define RV_JIT_MAX 48 /* instructions per block */
 #define RV_JIT_HOT 16 /* executions of a run before it is translated (rv_jit_hot) */
 
@@ -55,12 +56,12 @@ bool rv_jit_can_start(const struct rv_insn *d);
 /*
  * rv_jit_build - translate the run slots[0..n) (copies of decoded instructions, all
  * rv_jit_can, consecutive in one page, slots[k].off set; only conditional branches may be
- * followed by an instruction of another decoded block). idx[k] (k <= n) is the arena slot
- * the interpreter goes on with when the run stops before position k (idx[n]: after the
- * last one). It may take fewer than n when the run needs more host registers than it may
- * use (the block records how many). Returns the block id for the first slot's
- * RV_OP_BLOCK, or -1: fewer than RV_JIT_MIN fit, or the code buffer is full (*full set:
- * flush all code - rv_code_flush - before building again).
+ * followed by an instruction of another decoded block; a jalr, not rv_jit_can, only
+ * last). idx[k] (k <= n) is the arena slot the interpreter goes on with when the run
+ * stops before position k (idx[n]: after the last one). It may take fewer than n when the run needs
+ * more host registers than it may use (the block records how many). Returns the block id for the
+ * first slot's RV_OP_BLOCK, or -1: fewer than RV_JIT_MIN fit (one less when a jalr ends the run),
+ * or the code buffer is full (*full set: flush all code - rv_code_flush - before building again).
  */
 int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, const u32 *idx, unsigned n,
 		 bool *full);
@@ -78,17 +79,23 @@ struct rv_jret {
 };
 #define RV_JIT_TAKEN 0x80000000U
 struct rv_tlb_set;
+/* The page the code runs in: its virtual address and the guest-physical page behind it.
+ * A run ending in a jalr may go on into a run of another page; it leaves that page here. */
+struct rv_jpage {
+	u64 va, pa;
+};
 /*
- * rv_jit_call - run block b (code buffer at base) on guest registers x, page at page_va,
+ * rv_jit_call - run block b (code buffer at base) on guest registers x, in page *pg,
  * TLB view tlb, with a budget of `left` >= b->n instructions. Loads and stores that hit
  * the TLB on RAM run in the block; any other access stops it before that instruction.
  * A block ending in a branch back to its own start loops while the budget holds a pass.
+ * On return *pg is the page of the slot it stopped at.
  */
 static inline struct rv_jret rv_jit_call(const u8 *base, const struct rv_jblock *b, u64 *x,
-					 u64 page_va, s64 left, struct rv_tlb_set *tlb)
+					 struct rv_jpage *pg, s64 left, struct rv_tlb_set *tlb)
 {
-	return ((struct rv_jret(*)(u64 *, u64, s64, struct rv_tlb_set *))(
-		const void *)(base + b->code))(x, page_va, left, tlb);
+	return ((struct rv_jret(*)(u64 *, struct rv_jpage *, s64, struct rv_tlb_set *))(
+		const void *)(base + b->code))(x, pg, left, tlb);
 }
 /* rv_jit_reset - forget every block (after all decoded pages were dropped). */
 void rv_jit_reset(struct rv_jit *j);

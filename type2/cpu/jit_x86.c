@@ -21,7 +21,10 @@
  * at its target if there is one (emit_chain), else to the interpreter, which follows it;
  * one not taken goes on with the next instruction, which may be in the decoded block
  * that follows (jit.h: a run may span the blocks of a page). A run that ends at its
- * block's END goes on into the next translated run the same way.
+ * block's END goes on into the next translated run the same way. A run that ends with a
+ * jalr checks the interpreter's prediction for it (emit_jalr) and goes on into the
+ * predicted block's translated run even in another page (the code's page is passed by
+ * reference, struct rv_jpage, so the interpreter gets the new one back).
  *
  * Code goes into one executable buffer per VM, shared by its vCPUs like the decoded
  * blocks (rv_internal.h), bump-allocated under the VM's code lock; the code takes the
@@ -65,7 +68,7 @@ static const u8 pool[] = { RSI, R8, R9, R10, R11, RBX, RBP, R12, R13, R14 };
 #define NPOOL ((int)sizeof(pool))
 #define LEFT R15     /* instructions the block may still execute */
 /* Above the callee-saved registers the block pushes (b->saved of them): */
-#define FRAME_PAGE 0 /* [rsp + 0]: the page's virtual address */
+#define FRAME_PAGE 0 /* [rsp + 0]: the page (struct rv_jpage *, va then pa) */
 #define FRAME_TLB 8  /* [rsp + 8]: the current TLB view */
 #define TLB_ENTRY ((s32)sizeof(struct rv_tlb_entry))
 #define TLB_ACC(acc) ((s32)(acc) * (s32)RV_TLB_SIZE * TLB_ENTRY)
@@ -789,7 +792,8 @@ static void translate(struct build *b, const struct rv_insn *d, unsigned k)
 		return;
 	case RV_OP_AUIPC:
 		movi(e, RCX, (s64)d->off + imm);
-		memop(e, true, false, 0x03, RCX, RSP, -1, 0, b->saved * 8 + FRAME_PAGE);
+		memop(e, true, false, 0x8b, RAX, RSP, -1, 0, b->saved * 8 + FRAME_PAGE);
+		memop(e, true, false, 0x03, RCX, RAX, -1, 0, 0); /* + page va */
 		mov64(e, D, RCX);
 		return;
 	case RV_OP_ADDI:
@@ -959,6 +963,90 @@ static void emit_branch(struct build *b, const struct rv_insn *d, unsigned k, u1
 	patch(not_taken, e->p);
 }
 
+/*
+ * A jalr ending the run (slot k, its arena slot ai): the interpreter's prediction check
+ * (exec.c op_JALR) in the code - its last target block (header index in the slot's
+ * `raw`) is still what the execute TLB entry of the target's page maps, and alive - and
+ * then it writes rd, makes the target's page the frame's page (the interpreter reads it
+ * back) and, when that block is a translated run the budget holds, leaves through the
+ * jalr epilogue (*to_chain; rax: the target's struct rv_jblock) into that run's body, in
+ * any page, else to the interpreter at the block (*to_ret; edx, ecx set). Otherwise it
+ * leaves before the jalr, unchanged: the interpreter executes it.
+ */
+static void emit_jalr(struct build *b, const struct rv_jit *j, const struct rv_insn *d, unsigned k,
+		      u32 ai, u8 **to_chain, u8 **to_ret)
+{
+	struct emit *e = &b->e;
+	const s32 op = (s32)offsetof(struct rv_insn, op), raw = (s32)offsetof(struct rv_insn, raw);
+	_Static_assert(offsetof(struct rv_tlb_entry, tag) == 0 &&
+			       offsetof(struct rv_tlb_entry, pa) == 16 &&
+			       offsetof(struct rv_bhdr, pa) == 0,
+		       "field offsets");
+	memop(e, true, false, 0x8d, RAX, H(&b->rc, d->rs1), -1, 0, d->imm); /* rax = v */
+	ri(e, true, 4, RAX, -2);
+	mov32(e, RCX, RAX); /* rdx = the execute entry of v's page */
+	shi(e, false, 5, RCX, RV_PAGE_SHIFT);
+	rex(e, false, RCX, RCX);
+	b1(e, 0x0f); /* movzx ecx, cl */
+	b1(e, 0xb6);
+	modrm(e, RCX, RCX);
+	memop(e, true, false, 0x8d, RCX, RCX, RCX, 1, 0); /* lea rcx, [rcx + rcx*2] */
+	memop(e, true, false, 0x8b, RDX, RSP, -1, 0, b->saved * 8 + FRAME_TLB);
+	memop(e, true, false, 0x8d, RDX, RDX, RCX, 3, TLB_ACC(RV_ACC_X));
+	mov64(e, RCX, RAX);
+	ri(e, true, 4, RCX, (s32)RV_PAGE_MASK);
+	memop(e, true, false, 0x3b, RCX, RDX, -1, 0, 0); /* cmp rcx, [rdx + tag] */
+	exit_if(b, 0x5, k);
+	memop(e, true, false, 0x8b, RDX, RDX, -1, 0, 16); /* its pa to the red zone */
+	memop(e, true, false, 0x89, RDX, RSP, -1, 0, -8);
+	movi(e, RDX, (s64)(uintptr_t)j->arena);
+	memop(e, false, false, 0x8b, RCX, RDX, -1, 0, (s32)(ai * 16) + raw); /* the prediction */
+	ri(e, false, 7, RCX, -1);					     /* RV_TGT_NONE */
+	exit_if(b, 0x4, k);
+	shi(e, true, 4, RCX, 4);
+	rr(e, true, 0x01, RDX, RCX); /* rdx = its header */
+	mov32(e, RCX, RAX);
+	ri(e, false, 4, RCX, (s32)~RV_PAGE_MASK);
+	memop(e, true, false, 0x0b, RCX, RSP, -1, 0, -8); /* rcx = v's pa */
+	memop(e, true, false, 0x3b, RCX, RDX, -1, 0, 0);  /* cmp rcx, [rdx + pa] */
+	exit_if(b, 0x5, k);
+	memop(e, false, false, 0x80, 7, RDX, -1, 0, 16 + op); /* cmp byte [first + op], STALE */
+	b1(e, RV_OP_STALE);
+	exit_if(b, 0x4, k);
+	/* taken: rd, the page */
+	memop(e, true, false, 0x8b, RCX, RSP, -1, 0, b->saved * 8 + FRAME_PAGE);
+	if (d->rd) {
+		int D = H(&b->rc, d->rd);
+		memop(e, true, false, 0x8b, D, RCX, -1, 0, 0);
+		ri(e, true, 0, D, (s32)(d->off + d->len));
+	}
+	ri(e, true, 4, RAX, (s32)RV_PAGE_MASK);
+	memop(e, true, false, 0x89, RAX, RCX, -1, 0, 0); /* the page: va */
+	memop(e, true, false, 0x8b, RAX, RSP, -1, 0, -8);
+	memop(e, true, false, 0x89, RAX, RCX, -1, 0, 8); /* pa */
+	/* into the target's translated run if the budget holds it, else to the interpreter */
+	memop(e, false, false, 0x80, 7, RDX, -1, 0, 16 + op); /* cmp byte [first + op], BLOCK */
+	b1(e, RV_OP_BLOCK);
+	u8 *interp = jcc(e, 0x5);
+	memop(e, false, false, 0x8b, RAX, RDX, -1, 0, 16 + raw);
+	ri(e, false, 4, RAX, (s32)~RV_JIT_ID);
+	movi(e, RCX, (s64)(uintptr_t)j->blk);
+	memop(e, true, false, 0x8d, RAX, RCX, RAX, 3, 0); /* rax = its struct rv_jblock */
+	memop(e, false, false, 0x8b, RCX, RAX, -1, 0, 4); /* ecx = its n */
+	ri(e, true, 0, RCX, (s32)(k + 1));		  /* + this run's */
+	rr(e, true, 0x39, LEFT, RCX);			  /* cmp r15, rcx */
+	u8 *interp2 = jcc(e, 0xc);			  /* jl */
+	*to_chain = jmp(e);
+	patch(interp, e->p);
+	patch(interp2, e->p);
+	movi(e, RCX, (s64)(uintptr_t)j->arena); /* ecx = the target's slot */
+	rr(e, true, 0x29, RDX, RCX);
+	shi(e, true, 5, RDX, 4);
+	memop(e, false, false, 0x8d, RCX, RDX, -1, 0, 1);
+	movi32(e, RDX, k + 1);
+	*to_ret = jmp(e);
+}
+
 struct rv_jit *rv_jit_create(const union rv_slot *arena, u32 slots)
 {
 	if (rv_jit_off || getenv("DUO_NOJIT"))
@@ -1107,7 +1195,10 @@ int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, const u32 *idx, 
 		if (!alloc_regs(&b->rc, &slots[k]))
 			break;
 	n = k;
-	if (n < RV_JIT_MIN)
+	/* a final jalr takes room for two */
+	if (n && slots[n - 1].op == RV_OP_JALR && room < FRAME_BYTES_MAX + (n + 1) * INSN_BYTES_MAX)
+		n--;
+	if (n < (n && slots[n - 1].op == RV_OP_JALR ? RV_JIT_MIN - 1 : RV_JIT_MIN))
 		return -1;
 	b->n = n;
 	struct emit *e = &b->e;
@@ -1128,24 +1219,28 @@ int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, const u32 *idx, 
 	for (unsigned g = 0; g < 32; g++)
 		if (b->rc.host[g] >= 0)
 			ldg(e, pool[b->rc.host[g]], g);
-	u8 *top = e->p;
+	u8 *top = e->p, *to_jalr = NULL, *jalr_ret = NULL;
 	bool fp_guarded = false;
 	for (k = 0; k < n; k++) {
 		if (!fp_guarded && (is_fp_mem(slots[k].op) || is_fp_arith(slots[k].op))) {
 			emit_fp_guard(b, slots, n, k);
 			fp_guarded = true;
 		}
-		if (is_branch(slots[k].op))
+		if (is_branch(slots[k].op)) {
 			emit_branch(b, &slots[k], k, slots[0].off, top);
-		else
+		} else if (slots[k].op == RV_OP_JALR) {
+			emit_jalr(b, j, &slots[k], k, idx[k], &to_jalr, &jalr_ret);
+		} else
 			translate(b, &slots[k], k);
 	}
 	movi32(e, RDX, n);
 	movi32(e, RCX, idx[n]);
 	/* the run's end: an END links to the next block; anything else is the interpreter's */
-	bool end_links = j->arena[idx[n]].i.op == RV_OP_END;
+	bool end_links = !to_jalr && j->arena[idx[n]].i.op == RV_OP_END;
 	u8 *to_chain = end_links ? jmp(e) : NULL;
 	u8 *epi = e->p, *ret_path;
+	if (jalr_ret)
+		patch(jalr_ret, epi);
 	emit_exit(b, false);
 	ret_path = e->p;
 	mov64(e, RAX, LEFT);
@@ -1159,6 +1254,16 @@ int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, const u32 *idx, 
 	emit_exit(b, true);
 	emit_chain(b, j);
 	patch(jmp(e), ret_path);
+	if (to_jalr) { /* the jalr epilogue: into the body of the run in rax */
+		patch(to_jalr, e->p);
+		movi32(e, RDX, n);
+		emit_exit(b, true);
+		memop(e, false, false, 0x8b, RAX, RAX, -1, 0, 0); /* mov eax, [rax + code] */
+		movi(e, RDX, (s64)(uintptr_t)(j->code + PROLOGUE_BYTES));
+		rr(e, true, 0x01, RAX, RDX);
+		b1(e, 0xff); /* jmp rax */
+		modrm(e, 4, RAX);
+	}
 	/* exit stubs, one per position left before and one per branch taken */
 	u8 *stub[2][RV_JIT_MAX] = { { 0 } };
 	for (unsigned f = 0; f < b->nfix; f++) {
@@ -1172,7 +1277,7 @@ int rv_jit_build(struct rv_jit *j, const struct rv_insn *slots, const u32 *idx, 
 		}
 		patch(b->fix[f].rel, stub[t][s]);
 	}
-	if ((size_t)(e->p - start) > FRAME_BYTES_MAX + n * INSN_BYTES_MAX)
+	if ((size_t)(e->p - start) > FRAME_BYTES_MAX + (n + (to_jalr != NULL)) * INSN_BYTES_MAX)
 		abort(); /* the bounds above are wrong: the buffer may have overflowed */
 	j->used = DUO_ALIGN_UP((size_t)(e->p - j->code), 16);
 	struct rv_jblock *blk = &j->blk[j->nblk];

@@ -136,6 +136,11 @@ void rv_decode16(u16 raw, struct rv_insn *d);
  *    does where it chains: after a taken branch or at an END it loads the link (`raw`,
  *    one 4-byte load), then the target's `op` and, for an RV_OP_BLOCK, its `raw` (the id
  *    was stored before the op), and goes on in that run's code (jit_x86.c emit_chain).
+ *    A run may end with a jalr: it loads the jalr slot's prediction (`raw`) and checks it
+ *    as exec.c does (the TLB entry, the header's pa, the first slot not RV_OP_STALE),
+ *    then goes on in the target's run (any page) or returns to the interpreter at the
+ *    target; a miss leaves before the jalr (jit_x86.c emit_jalr). Nothing is written to
+ *    the arena there: the interpreter alone updates predictions.
  */
 #define RV_PAGE_SHIFT 12
 #define RV_PAGE_SIZE (1ULL << RV_PAGE_SHIFT)
