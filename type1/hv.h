@@ -55,11 +55,29 @@ _Static_assert(__builtin_offsetof(struct t1_ctx, fcsr) == CTX_FCSR, "ctx layout"
 _Static_assert(sizeof(struct t1_ctx) == CTX_SIZE, "ctx layout");
 
 /* switch.S */
-void t1_guest_enter(struct t1_ctx *ctx);
+void t1_guest_enter(struct t1_ctx *ctx); /* only through t1_guest_run below */
+
+/*
+ * t1_guest_run - enter the guest and come back at its next trap. t1_guest_enter keeps
+ * only ra, sp, gp and tp of the hypervisor (in ctx); every other register is declared
+ * clobbered here, so the compiler keeps what it needs across the call on its stack and
+ * the world switch does not save and restore all twelve s registers on every exit.
+ */
+static inline void t1_guest_run(struct t1_ctx *ctx)
+{
+	register struct t1_ctx *a0 __asm__("a0") = ctx;
+	__asm__ volatile("call t1_guest_enter"
+			 : "+r"(a0)
+			 :
+			 : "ra", "t0", "t1", "t2", "t3", "t4", "t5", "t6", "a1", "a2", "a3", "a4",
+			   "a5", "a6", "a7", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8",
+			   "s9", "s10", "s11", "memory");
+}
 void t1_fp_save(struct t1_ctx *ctx);
 void t1_fp_restore(struct t1_ctx *ctx);
 /* start.S */
 long t1_hlvx_hu(u64 gva, u16 *out);
+long t1_hlvx_wu(u64 gva, u32 *out);
 void t1_secondary_entry(void);
 void t1_park(void) __attribute__((noreturn));
 

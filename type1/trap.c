@@ -37,6 +37,15 @@ static bool fetch_insn(struct t1_vcpu *c, u32 *insn)
 	u16 lo, hi;
 	/* HLVX uses hstatus.SPVP as the privilege: leave it as the trap set it. */
 	csr_write(hstatus, c->ctx.hstatus);
+	if (!(c->ctx.sepc & 3)) {
+		/* one word read: aligned, so it stays in the page of the instruction (a
+		 * compressed one's neighbour halfword is in the same page, just ignored) */
+		u32 w;
+		if (t1_hlvx_wu(c->ctx.sepc, &w))
+			return false;
+		*insn = (w & 3) == 3 ? w : (u16)w;
+		return true;
+	}
 	if (t1_hlvx_hu(c->ctx.sepc, &lo))
 		return false;
 	if ((lo & 3) != 3) {
@@ -65,13 +74,10 @@ static enum t1_exit do_sbi(struct t1_vcpu *c)
 {
 	struct t1_ctx *x = &c->ctx;
 	struct sbi_result r;
-	u64 a[8];
 
 	c->tvm->n_ecall++;
-	for (int i = 0; i < 8; i++)
-		a[i] = x->gpr[10 + i];
-	duo_memset(&r, 0, sizeof(r));
-	sbi_dispatch(c->v, a, &r);
+	/* a0..a7 are gpr[10..17], in order: no copy. sbi_dispatch clears r itself. */
+	sbi_dispatch(c->v, &x->gpr[10], &r);
 	x->gpr[10] = (u64)r.error;
 	if (!r.legacy)
 		x->gpr[11] = (u64)r.value;
