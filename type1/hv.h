@@ -195,6 +195,11 @@ struct t1_hart {
 	u64 idle_ticks, busy_ticks, switches;
 	u64 ticks, preempts; /* slice ends seen while a vCPU ran; of them, switches */
 	u64 max_late;	     /* latest a tick came after its slice end (timebase ticks) */
+	/* remote fences the current SBI call asked for: kicked at once, all waited for
+	 * together before the call returns to the guest (t1_vcpu_fence_wait) */
+	u32 n_fence_wait;
+	struct t1_vcpu *fence_wait[PLAT_MAX_VCPUS];
+	u64 fence_wait_req[PLAT_MAX_VCPUS];
 };
 
 /* ---- the machine ------------------------------------------------------------------- */
@@ -264,6 +269,8 @@ void t1_vcpu_load(struct t1_hart *h, struct t1_vcpu *c);
 void t1_vcpu_put(struct t1_hart *h, struct t1_vcpu *c);
 /* t1_vcpu_prepare_entry - the last step before entering: hvip, fences, timers. */
 void t1_vcpu_prepare_entry(struct t1_hart *h, struct t1_vcpu *c);
+/* t1_vcpu_fence_wait - wait for the remote fences host_vcpu_fence left pending on h. */
+void t1_vcpu_fence_wait(struct t1_hart *h);
 /* t1_vcpu_note_exit - record what the hardware changed (VSSIP, FP dirty). */
 void t1_vcpu_note_exit(struct t1_vcpu *c);
 /* t1_vcpu_wake_pending - interrupts pending and enabled in vsie (WFI wakes on these). */

@@ -78,6 +78,10 @@ static enum t1_exit do_sbi(struct t1_vcpu *c)
 	c->tvm->n_ecall++;
 	/* a0..a7 are gpr[10..17], in order: no copy. sbi_dispatch clears r itself. */
 	sbi_dispatch(c->v, &x->gpr[10], &r);
+	/* RFENCE: complete before the call returns (host_vcpu_fence only kicked them) */
+	struct t1_hart *h = t1_this_hart();
+	if (h->n_fence_wait)
+		t1_vcpu_fence_wait(h);
 	x->gpr[10] = (u64)r.error;
 	if (!r.legacy)
 		x->gpr[11] = (u64)r.value;
