@@ -122,12 +122,8 @@ t1_guest_exit:
 	sd t0, CTX_HSTATUS(a0)
 	csrr t0, scause
 	sd t0, CTX_SCAUSE(a0)
-	csrr t0, stval
-	sd t0, CTX_STVAL(a0)
-	csrr t0, htval
-	sd t0, CTX_HTVAL(a0)
-	csrr t0, htinst
-	sd t0, CTX_HTINST(a0)
+	/* stval/htval/htinst: read by t1_handle_exit only for the exceptions that use them
+	 * (nothing between here and there can trap and change them) */
 
 	la t0, t1_host_trap_vector
 	csrw stvec, t0

@@ -127,9 +127,22 @@ static bool in_aperture(gpa_t gpa)
 	       gpa < PLAT_VIRTIO_BASE + PLAT_VIRTIO_SLOTS * PLAT_VIRTIO_STRIDE;
 }
 
+/*
+ * read_trap_csrs - stval/htval/htinst of the exit into ctx; switch.S leaves them to the
+ * exceptions that use them. They are still the trap's: nothing the hypervisor did
+ * since the exit traps (only its own traps, e.g. a fetch_insn fault, change them).
+ */
+static void read_trap_csrs(struct t1_ctx *x)
+{
+	x->stval = csr_read(stval);
+	x->htval = csr_read(htval);
+	x->htinst = csr_read(htinst);
+}
+
 static enum t1_exit do_guest_page_fault(struct t1_vcpu *c)
 {
 	struct t1_ctx *x = &c->ctx;
+	read_trap_csrs(x);
 	struct vm *vm = &c->tvm->vm;
 	u64 cause = x->scause;
 	gpa_t gpa = (x->htval << 2) | (x->stval & 3);
@@ -292,6 +305,7 @@ enum t1_exit t1_handle_exit(struct t1_hart *h, struct t1_vcpu *c)
 	case EXC_VIRTUAL_INST:
 		return do_virtual_insn(c);
 	case EXC_ILLEGAL_INST:
+		read_trap_csrs(x);
 		if (!t1.sstc && (x->sstatus & SSTATUS_SPP)) {
 			u32 insn;
 			if (fetch_insn(c, &insn) && emulate_stimecmp(c, insn))
@@ -311,6 +325,7 @@ enum t1_exit t1_handle_exit(struct t1_hart *h, struct t1_vcpu *c)
 	case EXC_LOAD_PAGE:
 	case EXC_STORE_PAGE:
 		/* The guest's own business: OpenSBI sent it to us instead of to VS. */
+		read_trap_csrs(x);
 		t1_inject_exception(c, cause, x->stval);
 		return T1_CONTINUE;
 	default:
