@@ -23,9 +23,9 @@
 #define CTX_HOST_SP 320
 #define CTX_HOST_GP 328
 #define CTX_HOST_TP 336
-#define CTX_HOST_S(n) (344 + (n)*8) /* s0..s11 */
-#define CTX_HOST_STVEC 440
-#define CTX_HOST_SSCRATCH 448
+#define CTX_HOST_S(n) (344 + (n)*8) /* s0..s11: unused (t1_guest_run clobbers them) */
+#define CTX_HOST_STVEC 440    /* unused: the host vector is fixed */
+#define CTX_HOST_SSCRATCH 448 /* unused: the host never reads sscratch */
 #define CTX_HOST_SSTATUS 456
 #define CTX_FPR(n) (464 + (n)*8) /* f0..f31 */
 #define CTX_FCSR 720

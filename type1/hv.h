@@ -55,11 +55,29 @@ _Static_assert(__builtin_offsetof(struct t1_ctx, fcsr) == CTX_FCSR, "ctx layout"
 _Static_assert(sizeof(struct t1_ctx) == CTX_SIZE, "ctx layout");
 
 /* switch.S */
-void t1_guest_enter(struct t1_ctx *ctx);
+void t1_guest_enter(struct t1_ctx *ctx); /* only through t1_guest_run below */
+
+/*
+ * t1_guest_run - enter the guest and come back at its next trap. t1_guest_enter keeps
+ * only ra, sp, gp and tp of the hypervisor (in ctx); every other register is declared
+ * clobbered here, so the compiler keeps what it needs across the call on its stack and
+ * the world switch does not save and restore all twelve s registers on every exit.
+ */
+static inline void t1_guest_run(struct t1_ctx *ctx)
+{
+	register struct t1_ctx *a0 __asm__("a0") = ctx;
+	__asm__ volatile("call t1_guest_enter"
+			 : "+r"(a0)
+			 :
+			 : "ra", "t0", "t1", "t2", "t3", "t4", "t5", "t6", "a1", "a2", "a3", "a4",
+			   "a5", "a6", "a7", "s0", "s1", "s2", "s3", "s4", "s5", "s6", "s7", "s8",
+			   "s9", "s10", "s11", "memory");
+}
 void t1_fp_save(struct t1_ctx *ctx);
 void t1_fp_restore(struct t1_ctx *ctx);
 /* start.S */
 long t1_hlvx_hu(u64 gva, u16 *out);
+long t1_hlvx_wu(u64 gva, u32 *out);
 void t1_secondary_entry(void);
 void t1_park(void) __attribute__((noreturn));
 
@@ -177,6 +195,11 @@ struct t1_hart {
 	u64 idle_ticks, busy_ticks, switches;
 	u64 ticks, preempts; /* slice ends seen while a vCPU ran; of them, switches */
 	u64 max_late;	     /* latest a tick came after its slice end (timebase ticks) */
+	/* remote fences the current SBI call asked for: kicked at once, all waited for
+	 * together before the call returns to the guest (t1_vcpu_fence_wait) */
+	u32 n_fence_wait;
+	struct t1_vcpu *fence_wait[PLAT_MAX_VCPUS];
+	u64 fence_wait_req[PLAT_MAX_VCPUS];
 };
 
 /* ---- the machine ------------------------------------------------------------------- */
@@ -246,6 +269,8 @@ void t1_vcpu_load(struct t1_hart *h, struct t1_vcpu *c);
 void t1_vcpu_put(struct t1_hart *h, struct t1_vcpu *c);
 /* t1_vcpu_prepare_entry - the last step before entering: hvip, fences, timers. */
 void t1_vcpu_prepare_entry(struct t1_hart *h, struct t1_vcpu *c);
+/* t1_vcpu_fence_wait - wait for the remote fences host_vcpu_fence left pending on h. */
+void t1_vcpu_fence_wait(struct t1_hart *h);
 /* t1_vcpu_note_exit - record what the hardware changed (VSSIP, FP dirty). */
 void t1_vcpu_note_exit(struct t1_vcpu *c);
 /* t1_vcpu_wake_pending - interrupts pending and enabled in vsie (WFI wakes on these). */

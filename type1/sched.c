@@ -269,7 +269,7 @@ static enum t1_exit run_vcpu(struct t1_hart *h, struct t1_vcpu *c)
 		arm_for(h, c, t1_rdtime());
 		__atomic_store_n(&c->in_guest, 1, __ATOMIC_SEQ_CST);
 		t1_vcpu_prepare_entry(h, c);
-		t1_guest_enter(&c->ctx);
+		t1_guest_run(&c->ctx);
 		__atomic_store_n(&c->in_guest, 0, __ATOMIC_SEQ_CST);
 		enum t1_exit r = t1_handle_exit(h, c);
 		if (r != T1_CONTINUE)

@@ -145,6 +145,29 @@ t1_hlvx_hu:
 	mv a0, t2
 	ret
 
+/*
+ * long t1_hlvx_wu(u64 gva, u32 *out) - the same for a word (gva 4-byte aligned, so it
+ * never crosses into another page).
+ */
+	.globl t1_hlvx_wu
+	.balign 4
+t1_hlvx_wu:
+	csrr t0, stvec
+	la t1, 5f
+	csrw stvec, t1
+	li t2, 0
+	.option push
+	.option arch, +h
+	hlvx.wu t3, (a0)
+	.option pop
+	sw t3, 0(a1)
+	j 6f
+	.balign 4
+5:	csrr t2, scause
+6:	csrw stvec, t0
+	mv a0, t2
+	ret
+
 	.section .data
 	.balign 8
 t1_boot_lottery:

@@ -1,11 +1,12 @@
 /*
  * switch.S - the world switch between the hypervisor (HS-mode) and a guest (VS/VU).
  *
- * t1_guest_enter(ctx) saves the hypervisor's callee-saved registers in ctx, points
+ * t1_guest_enter(ctx) (called only through t1_guest_run in hv.h, which declares every
+ * register but ra/sp/gp/tp clobbered) saves those four in ctx, points
  * stvec at t1_guest_exit and sscratch at ctx, loads the guest's sstatus/hstatus/sepc
  * and GPRs and `sret`s into the guest (hstatus.SPV=1). The next trap to HS lands in
  * t1_guest_exit, which saves the guest's GPRs and the trap CSRs into ctx, restores the
- * hypervisor and returns from t1_guest_enter as if it were an ordinary call. Traps
+ * hypervisor's ra/sp/gp/tp and sstatus and returns from t1_guest_enter. Traps
  * taken while the hypervisor itself runs go to t1_host_trap_vector (start.S) instead.
  * Layout: ctx.h. The vs* CSRs are not touched here (type1/vcpu.c loads them once per
  * scheduling, not once per exit).
@@ -21,28 +22,16 @@
 	.globl t1_guest_enter
 	.balign 4
 t1_guest_enter:
+	/* Only ra/sp/gp/tp: the caller (t1_guest_run) declares every other register
+	 * clobbered. */
 	sd ra, CTX_HOST_RA(a0)
 	sd sp, CTX_HOST_SP(a0)
 	sd gp, CTX_HOST_GP(a0)
 	sd tp, CTX_HOST_TP(a0)
-	sd s0, CTX_HOST_S(0)(a0)
-	sd s1, CTX_HOST_S(1)(a0)
-	sd s2, CTX_HOST_S(2)(a0)
-	sd s3, CTX_HOST_S(3)(a0)
-	sd s4, CTX_HOST_S(4)(a0)
-	sd s5, CTX_HOST_S(5)(a0)
-	sd s6, CTX_HOST_S(6)(a0)
-	sd s7, CTX_HOST_S(7)(a0)
-	sd s8, CTX_HOST_S(8)(a0)
-	sd s9, CTX_HOST_S(9)(a0)
-	sd s10, CTX_HOST_S(10)(a0)
-	sd s11, CTX_HOST_S(11)(a0)
+	/* The host's stvec is always t1_host_trap_vector and the host never uses sscratch:
+	 * neither is saved (stvec is set back to the vector on the way out). */
 	csrr t0, sstatus
 	sd t0, CTX_HOST_SSTATUS(a0)
-	csrr t0, stvec
-	sd t0, CTX_HOST_STVEC(a0)
-	csrr t0, sscratch
-	sd t0, CTX_HOST_SSCRATCH(a0)
 
 	ld t0, CTX_SSTATUS(a0)
 	csrw sstatus, t0
@@ -133,17 +122,11 @@ t1_guest_exit:
 	sd t0, CTX_HSTATUS(a0)
 	csrr t0, scause
 	sd t0, CTX_SCAUSE(a0)
-	csrr t0, stval
-	sd t0, CTX_STVAL(a0)
-	csrr t0, htval
-	sd t0, CTX_HTVAL(a0)
-	csrr t0, htinst
-	sd t0, CTX_HTINST(a0)
+	/* stval/htval/htinst: read by t1_handle_exit only for the exceptions that use them
+	 * (nothing between here and there can trap and change them) */
 
-	ld t0, CTX_HOST_STVEC(a0)
+	la t0, t1_host_trap_vector
 	csrw stvec, t0
-	ld t0, CTX_HOST_SSCRATCH(a0)
-	csrw sscratch, t0
 	ld t0, CTX_HOST_SSTATUS(a0)
 	csrw sstatus, t0
 
@@ -151,18 +134,6 @@ t1_guest_exit:
 	ld sp, CTX_HOST_SP(a0)
 	ld gp, CTX_HOST_GP(a0)
 	ld tp, CTX_HOST_TP(a0)
-	ld s0, CTX_HOST_S(0)(a0)
-	ld s1, CTX_HOST_S(1)(a0)
-	ld s2, CTX_HOST_S(2)(a0)
-	ld s3, CTX_HOST_S(3)(a0)
-	ld s4, CTX_HOST_S(4)(a0)
-	ld s5, CTX_HOST_S(5)(a0)
-	ld s6, CTX_HOST_S(6)(a0)
-	ld s7, CTX_HOST_S(7)(a0)
-	ld s8, CTX_HOST_S(8)(a0)
-	ld s9, CTX_HOST_S(9)(a0)
-	ld s10, CTX_HOST_S(10)(a0)
-	ld s11, CTX_HOST_S(11)(a0)
 	ret
 
 	.option pop

@@ -37,6 +37,15 @@ static bool fetch_insn(struct t1_vcpu *c, u32 *insn)
 	u16 lo, hi;
 	/* HLVX uses hstatus.SPVP as the privilege: leave it as the trap set it. */
 	csr_write(hstatus, c->ctx.hstatus);
+	if (!(c->ctx.sepc & 3)) {
+		/* one word read: aligned, so it stays in the page of the instruction (a
+		 * compressed one's neighbour halfword is in the same page, just ignored) */
+		u32 w;
+		if (t1_hlvx_wu(c->ctx.sepc, &w))
+			return false;
+		*insn = (w & 3) == 3 ? w : (u16)w;
+		return true;
+	}
 	if (t1_hlvx_hu(c->ctx.sepc, &lo))
 		return false;
 	if ((lo & 3) != 3) {
@@ -65,13 +74,14 @@ static enum t1_exit do_sbi(struct t1_vcpu *c)
 {
 	struct t1_ctx *x = &c->ctx;
 	struct sbi_result r;
-	u64 a[8];
 
 	c->tvm->n_ecall++;
-	for (int i = 0; i < 8; i++)
-		a[i] = x->gpr[10 + i];
-	duo_memset(&r, 0, sizeof(r));
-	sbi_dispatch(c->v, a, &r);
+	/* a0..a7 are gpr[10..17], in order: no copy. sbi_dispatch clears r itself. */
+	sbi_dispatch(c->v, &x->gpr[10], &r);
+	/* RFENCE: complete before the call returns (host_vcpu_fence only kicked them) */
+	struct t1_hart *h = t1_this_hart();
+	if (h->n_fence_wait)
+		t1_vcpu_fence_wait(h);
 	x->gpr[10] = (u64)r.error;
 	if (!r.legacy)
 		x->gpr[11] = (u64)r.value;
@@ -117,9 +127,22 @@ static bool in_aperture(gpa_t gpa)
 	       gpa < PLAT_VIRTIO_BASE + PLAT_VIRTIO_SLOTS * PLAT_VIRTIO_STRIDE;
 }
 
+/*
+ * read_trap_csrs - stval/htval/htinst of the exit into ctx; switch.S leaves them to the
+ * exceptions that use them. They are still the trap's: nothing the hypervisor did
+ * since the exit traps (only its own traps, e.g. a fetch_insn fault, change them).
+ */
+static void read_trap_csrs(struct t1_ctx *x)
+{
+	x->stval = csr_read(stval);
+	x->htval = csr_read(htval);
+	x->htinst = csr_read(htinst);
+}
+
 static enum t1_exit do_guest_page_fault(struct t1_vcpu *c)
 {
 	struct t1_ctx *x = &c->ctx;
+	read_trap_csrs(x);
 	struct vm *vm = &c->tvm->vm;
 	u64 cause = x->scause;
 	gpa_t gpa = (x->htval << 2) | (x->stval & 3);
@@ -282,6 +305,7 @@ enum t1_exit t1_handle_exit(struct t1_hart *h, struct t1_vcpu *c)
 	case EXC_VIRTUAL_INST:
 		return do_virtual_insn(c);
 	case EXC_ILLEGAL_INST:
+		read_trap_csrs(x);
 		if (!t1.sstc && (x->sstatus & SSTATUS_SPP)) {
 			u32 insn;
 			if (fetch_insn(c, &insn) && emulate_stimecmp(c, insn))
@@ -301,6 +325,7 @@ enum t1_exit t1_handle_exit(struct t1_hart *h, struct t1_vcpu *c)
 	case EXC_LOAD_PAGE:
 	case EXC_STORE_PAGE:
 		/* The guest's own business: OpenSBI sent it to us instead of to VS. */
+		read_trap_csrs(x);
 		t1_inject_exception(c, cause, x->stval);
 		return T1_CONTINUE;
 	default:

@@ -276,6 +276,18 @@ void host_vcpu_set_timer(struct vcpu *v, u64 deadline)
 	}
 }
 
+/* Until c has done fence request req, or is out of the guest (then it fences at entry). */
+static void fence_wait_one(struct t1_vcpu *c, u64 req)
+{
+	while (__atomic_load_n(&c->fence_done, __ATOMIC_SEQ_CST) < req &&
+	       __atomic_load_n(&c->in_guest, __ATOMIC_SEQ_CST)) {
+		s32 where = __atomic_load_n(&c->hart, __ATOMIC_SEQ_CST);
+		if (where >= 0)
+			t1_kick((u32)where);
+		host_relax();
+	}
+}
+
 void host_vcpu_fence(struct vcpu *v, enum host_fence kind, u64 start, u64 size, u64 asid)
 {
 	struct t1_vcpu *c = t1_vcpu_of(v);
@@ -299,14 +311,29 @@ void host_vcpu_fence(struct vcpu *v, enum host_fence kind, u64 start, u64 size, 
 	 * c fences in prepare_entry, which runs after it sets in_guest. So once we see it
 	 * outside the guest, it cannot run guest code before fencing; while it is inside,
 	 * an IPI makes it exit. Neither side waits for the other while in the guest.
+	 * Every target of the SBI call is kicked first and waited for afterwards
+	 * (t1_vcpu_fence_wait, from trap.c before the call returns), so their exits
+	 * overlap instead of following one another.
 	 */
-	while (__atomic_load_n(&c->fence_done, __ATOMIC_SEQ_CST) < req &&
-	       __atomic_load_n(&c->in_guest, __ATOMIC_SEQ_CST)) {
+	if (__atomic_load_n(&c->in_guest, __ATOMIC_SEQ_CST)) {
 		s32 where = __atomic_load_n(&c->hart, __ATOMIC_SEQ_CST);
 		if (where >= 0)
 			t1_kick((u32)where);
-		host_relax();
 	}
+	if (h->n_fence_wait < PLAT_MAX_VCPUS) {
+		h->fence_wait[h->n_fence_wait] = c;
+		h->fence_wait_req[h->n_fence_wait] = req;
+		h->n_fence_wait++;
+		return;
+	}
+	fence_wait_one(c, req);
+}
+
+void t1_vcpu_fence_wait(struct t1_hart *h)
+{
+	for (u32 i = 0; i < h->n_fence_wait; i++)
+		fence_wait_one(h->fence_wait[i], h->fence_wait_req[i]);
+	h->n_fence_wait = 0;
 }
 
 int host_vcpu_start(struct vcpu *v, u64 pc, u64 opaque)
