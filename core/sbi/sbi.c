@@ -26,7 +26,8 @@ void sbi_dispatch(struct vcpu *v, const u64 a[8], struct sbi_result *r)
 {
 	const struct sbi_ext *ext;
 
-	duo_memset(r, 0, sizeof(*r));
+	*r = (struct sbi_result){ 0 }; /* six stores; a call to duo_memset cost type 1's
+					 * every SBI exit ~48 instructions */
 	r->error = SBI_SUCCESS;
 	r->action = SBI_ACT_NONE;
 	/* EIDs are compared on all 64 bits: 0x1_0000_0010 is not BASE. */
