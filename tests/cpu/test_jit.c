@@ -464,6 +464,26 @@ TEST(jit_long_run_is_one_block)
 	tm_free(m);
 }
 
+/* One chunk of `budget` instructions on mj (translator) and mi (interpreter), in
+ * lockstep: false, with a test failure, when they disagree on the exit, pc, instret or
+ * the integer registers. */
+static bool lockstep_chunk(struct tmachine *mj, struct tmachine *mi, u64 budget, int chunk,
+			   enum rv_exit r[2])
+{
+	r[0] = rv_cpu_run(&mj->cpu, budget);
+	r[1] = rv_cpu_run(&mi->cpu, budget);
+	if (r[0] == r[1] && mj->cpu.pc == mi->cpu.pc && mj->cpu.instret == mi->cpu.instret &&
+	    !memcmp(mj->cpu.x, mi->cpu.x, sizeof(mj->cpu.x)))
+		return true;
+	char msg[160];
+	snprintf(msg, sizeof(msg), "chunk %d (budget %llu): pc %llx/%llx instret %llu/%llu", chunk,
+		 (unsigned long long)budget, (unsigned long long)mj->cpu.pc,
+		 (unsigned long long)mi->cpu.pc, (unsigned long long)mj->cpu.instret,
+		 (unsigned long long)mi->cpu.instret);
+	test_fail(__FILE__, __LINE__, msg);
+	return false;
+}
+
 /*
  * A loop whose body is several blocks (forward branches over one instruction, taken or
  * not by the counter's bits): once hot, one translated run covers the body through the
@@ -514,23 +534,8 @@ TEST(jit_chained_runs_keep_the_budget)
 	for (;;) {
 		u64 budget = 1 + rnd(&s) % 64;
 		enum rv_exit r[2];
-		for (int k = 0; k < 2; k++)
-			r[k] = rv_cpu_run(&m[k]->cpu, budget);
-		chunks++;
-		if (r[0] != r[1] || mj->cpu.pc != mi->cpu.pc ||
-		    mj->cpu.instret != mi->cpu.instret ||
-		    memcmp(mj->cpu.x, mi->cpu.x, sizeof(mj->cpu.x))) {
-			char msg[160];
-			snprintf(msg, sizeof(msg),
-				 "chunk %d (budget %llu): pc %llx/%llx instret %llu/%llu", chunks,
-				 (unsigned long long)budget, (unsigned long long)mj->cpu.pc,
-				 (unsigned long long)mi->cpu.pc,
-				 (unsigned long long)mj->cpu.instret,
-				 (unsigned long long)mi->cpu.instret);
-			test_fail(__FILE__, __LINE__, msg);
-			if (++bad > 3)
-				break;
-		}
+		if (!lockstep_chunk(mj, mi, budget, ++chunks, r) && ++bad > 3)
+			break;
 		/* the body's run goes past its first branch (into the block after it) */
 		const struct rv_insn *b = rv_find_block(rv_st(&mj->cpu), base + 4);
 		if (b && b->op == RV_OP_BLOCK)
@@ -603,23 +608,8 @@ TEST(jit_jalr_runs_across_pages)
 	for (;;) {
 		u64 budget = 1 + rnd(&s) % 64;
 		enum rv_exit r[2];
-		for (int k = 0; k < 2; k++)
-			r[k] = rv_cpu_run(&m[k]->cpu, budget);
-		chunks++;
-		if (r[0] != r[1] || mj->cpu.pc != mi->cpu.pc ||
-		    mj->cpu.instret != mi->cpu.instret ||
-		    memcmp(mj->cpu.x, mi->cpu.x, sizeof(mj->cpu.x))) {
-			char msg[160];
-			snprintf(msg, sizeof(msg),
-				 "chunk %d (budget %llu): pc %llx/%llx instret %llu/%llu", chunks,
-				 (unsigned long long)budget, (unsigned long long)mj->cpu.pc,
-				 (unsigned long long)mi->cpu.pc,
-				 (unsigned long long)mj->cpu.instret,
-				 (unsigned long long)mi->cpu.instret);
-			test_fail(__FILE__, __LINE__, msg);
-			if (++bad > 3)
-				break;
-		}
+		if (!lockstep_chunk(mj, mi, budget, ++chunks, r) && ++bad > 3)
+			break;
 		/* the callers' runs and both functions' end in their jalr */
 		static const u32 at[] = { 16, 32, 0x1000, 0x1040 }, len[] = { 4, 4, 5, 2 };
 		for (int i = 0; i < 4; i++) {
